@@ -1,0 +1,42 @@
+# arshif: every target bootstraps .venv from nothing (python3 -m venv + pinned installs).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+DATA   ?= data
+PORT   ?= 8001
+SITES  ?=
+
+.PHONY: setup test lint demo crawl serve mirror bench clean
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	# A current pip: old ones (23.x) resolve trafilatura without lxml_html_clean.
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "pip==26.3"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e ".[dev]"
+	touch $(STAMP)
+
+setup: $(STAMP)  ## create .venv and install pinned dependencies
+
+lint: setup
+	$(BIN)/ruff check archive crawler mirror tests tools
+	$(BIN)/ruff format --check archive crawler mirror tests tools
+
+test: setup lint  ## unit and end-to-end tests, offline
+	$(BIN)/python -m pytest
+
+demo: setup  ## crawl the bundled offline mirror into $(DATA), then browse it
+	$(BIN)/arshif demo --data $(DATA)
+	$(BIN)/arshif serve --data $(DATA) --port $(PORT)
+
+crawl: setup  ## crawl the registered sites (SITES="a b" for some) into $(DATA)
+	$(BIN)/arshif crawl --data $(DATA) $(SITES)
+
+serve: setup  ## browse $(DATA)/archive.db in Datasette
+	$(BIN)/arshif serve --data $(DATA) --port $(PORT)
+
+mirror: setup  ## serve the bundled mirror as a proxy on 127.0.0.1:8899
+	$(BIN)/arshif mirror serve --port 8899
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

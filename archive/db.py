@@ -1,0 +1,137 @@
+"""The archive database schema, built and changed only through numbered migrations.
+
+``PRAGMA user_version`` records how far a database has been migrated; opening
+an archive applies the missing steps in order, each in one transaction, so an
+archive made by an older arshif is upgraded in place and a failed step leaves
+the previous version intact.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import sqlite_utils
+
+Migration = Callable[[sqlite_utils.Database], None]
+
+
+def _m001_initial(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE sites (
+            key TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            cms TEXT NOT NULL,
+            language TEXT NOT NULL,
+            domains TEXT NOT NULL,          -- JSON list
+            home TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE crawl_runs (
+            id INTEGER PRIMARY KEY,
+            site TEXT NOT NULL REFERENCES sites(key),
+            started TEXT NOT NULL,          -- ISO 8601, UTC
+            finished TEXT,
+            status TEXT NOT NULL,           -- running, ok, partial, unreachable, failed
+            requests INTEGER NOT NULL DEFAULT 0,
+            responses INTEGER NOT NULL DEFAULT 0,
+            bytes INTEGER NOT NULL DEFAULT 0,
+            articles INTEGER NOT NULL DEFAULT 0,
+            errors INTEGER NOT NULL DEFAULT 0,
+            by_status TEXT,                 -- JSON {"200": n, ...}
+            error_kinds TEXT,               -- JSON {"DNSLookupError": n, ...}
+            warc_files TEXT,                -- JSON list
+            message TEXT
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE captures (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER REFERENCES crawl_runs(id),
+            site TEXT NOT NULL,
+            url TEXT NOT NULL,
+            kind TEXT,                      -- robots, feed, sitemap, listing, article
+            method TEXT NOT NULL DEFAULT 'GET',
+            status INTEGER,                 -- NULL when no response came back
+            content_type TEXT,
+            content_encoding TEXT,
+            body_length INTEGER,
+            warc_filename TEXT,
+            warc_offset INTEGER,
+            warc_length INTEGER,
+            warc_record_id TEXT,
+            payload_digest TEXT,
+            fetched TEXT NOT NULL,
+            error TEXT
+        )"""
+    )
+    db.execute("CREATE INDEX captures_url ON captures(url)")
+    db.execute("CREATE INDEX captures_run ON captures(run_id)")
+    db.execute(
+        """
+        CREATE TABLE articles (
+            id INTEGER PRIMARY KEY,
+            url TEXT NOT NULL UNIQUE,       -- canonical URL
+            site TEXT NOT NULL REFERENCES sites(key),
+            title TEXT,
+            text TEXT,
+            published TEXT,                 -- ISO 8601
+            language TEXT,
+            description TEXT,
+            fetched_url TEXT NOT NULL,      -- the URL whose response holds the page
+            fetched TEXT NOT NULL,
+            warc_filename TEXT NOT NULL,
+            warc_offset INTEGER NOT NULL,   -- where the response record starts
+            warc_length INTEGER NOT NULL,
+            warc_record_id TEXT NOT NULL,
+            payload_digest TEXT NOT NULL,
+            capture_id INTEGER REFERENCES captures(id),
+            run_id INTEGER REFERENCES crawl_runs(id),
+            extractor TEXT,                 -- which extraction path produced the text
+            discovery TEXT                  -- JSON: how it was found, what the feed/sitemap said
+        )"""
+    )
+    db.execute("CREATE INDEX articles_site_published ON articles(site, published)")
+
+
+MIGRATIONS: list[Migration] = [_m001_initial]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class ArchiveSchemaError(RuntimeError):
+    """The database is newer than this arshif, or not an archive at all."""
+
+
+def migrate(db: sqlite_utils.Database) -> int:
+    """Bring db to SCHEMA_VERSION; returns how many steps ran."""
+    current = db.execute("PRAGMA user_version").fetchone()[0]
+    if current > SCHEMA_VERSION:
+        raise ArchiveSchemaError(
+            f"archive schema version {current} is newer than this arshif knows ({SCHEMA_VERSION})"
+        )
+    for number in range(current, SCHEMA_VERSION):
+        with db.conn:  # one transaction per step
+            MIGRATIONS[number](db)
+            db.execute(f"PRAGMA user_version = {number + 1}")
+    return SCHEMA_VERSION - current
+
+
+def connect(path: str | Path, *, read_only: bool = False) -> sqlite_utils.Database:
+    """Open (creating and migrating unless read_only) the archive at path."""
+    if str(path) == ":memory:":
+        db = sqlite_utils.Database(memory=True)
+    elif read_only:
+        conn = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True)
+        return sqlite_utils.Database(conn)
+    else:
+        db = sqlite_utils.Database(sqlite3.connect(str(path), timeout=30))
+        db.enable_wal()
+    db.execute("PRAGMA foreign_keys = ON")
+    db.execute("PRAGMA busy_timeout = 30000")
+    migrate(db)
+    return db

@@ -1,0 +1,128 @@
+"""URL canonicalisation: one spelling per page, so an article is fetched once per run.
+
+Arabic sites link the same article as a raw IRI, percent-encoded in upper or
+lower case, with tracking parameters and fragments. ``canonicalize`` maps all
+of these to one ASCII URL, the same string a WARC ``WARC-Target-URI`` holds.
+Query parameter order is kept: some CMSs route on it, and reordering would
+fetch a URL the site never linked.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
+
+# Parameters that identify a campaign or a click, never a page.
+TRACKING_PARAMS = frozenset(
+    {
+        "fbclid",
+        "gclid",
+        "dclid",
+        "gbraid",
+        "wbraid",
+        "msclkid",
+        "yclid",
+        "twclid",
+        "igshid",
+        "mc_cid",
+        "mc_eid",
+        "_ga",
+        "_gl",
+        "ref_src",
+        "ref_url",
+        "spm",
+        "at_medium",
+        "at_campaign",
+        "at_source",
+        "cmpid",
+        "ocid",
+        "amp_js_v",
+        "usqp",
+    }
+)
+TRACKING_PREFIXES = ("utm_", "__twitter", "hsa_", "pk_", "mtm_")
+
+_SAFE_PATH = "/:@!$&'()*+,;=-._~%"
+_SAFE_QUERY = _SAFE_PATH + "?"
+_PCT = re.compile(r"%([0-9a-fA-F]{2})")
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+
+def _normalize_escapes(part: str, safe: str) -> str:
+    """Percent-encode what needs it (UTF-8) and give every escape one spelling."""
+    encoded = quote(part, safe=safe, encoding="utf-8", errors="strict")
+
+    def fix(m: re.Match[str]) -> str:
+        char = chr(int(m.group(1), 16))
+        return char if char in _UNRESERVED else "%" + m.group(1).upper()
+
+    return _PCT.sub(fix, encoded)
+
+
+def is_tracking_param(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in TRACKING_PARAMS or lowered.startswith(TRACKING_PREFIXES)
+
+
+def canonicalize(url: str, base: str | None = None) -> str:
+    """The canonical form of url (resolved against base when relative).
+
+    >>> canonicalize("HTTPS://WWW.Example.com:443/a/../ب?utm_source=x&id=3#top")
+    'https://www.example.com/%D8%A8?id=3'
+    """
+    url = url.strip()
+    if base:
+        url = urljoin(base, url)
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").rstrip(".")
+    try:
+        host = host.encode("idna").decode("ascii") if host else host
+    except UnicodeError:
+        host = host.lower()
+    port = parts.port
+    netloc = host
+    if port and not ((scheme == "http" and port == 80) or (scheme == "https" and port == 443)):
+        netloc = f"{host}:{port}"
+    path = _normalize_escapes(_remove_dot_segments(parts.path) or "/", _SAFE_PATH)
+    query = _clean_query(parts.query)
+    return urlunsplit((scheme, netloc, path, query, ""))
+
+
+def _clean_query(query: str) -> str:
+    if not query:
+        return ""
+    kept = []
+    for pair in query.split("&"):
+        if not pair:
+            continue
+        name = unquote(pair.split("=", 1)[0])
+        if not is_tracking_param(name):
+            kept.append(_normalize_escapes(pair, _SAFE_QUERY))
+    return "&".join(kept)
+
+
+def _remove_dot_segments(path: str) -> str:
+    if "." not in path:
+        return path
+    out: list[str] = []
+    segments = path.split("/")
+    for i, seg in enumerate(segments):
+        if seg == "..":
+            if len(out) > 1:
+                out.pop()
+            if i == len(segments) - 1:
+                out.append("")
+        elif seg == ".":
+            if i == len(segments) - 1:
+                out.append("")
+        else:
+            out.append(seg)
+    return "/".join(out)
+
+
+def display_url(url: str) -> str:
+    """The URL as a reader would type it: percent-escapes of UTF-8 decoded (Arabic shown)."""
+    parts = urlsplit(url)
+    path = unquote(parts.path, errors="strict") if parts.path else parts.path
+    return urlunsplit(parts._replace(path=path))

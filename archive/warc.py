@@ -1,0 +1,229 @@
+"""WARC/1.1 writing: each HTTP exchange as a response record and its request record.
+
+Files are gzipped per record (so any record can be read from its offset alone),
+start with a ``warcinfo`` record, rotate at a size limit, and are named
+``{prefix}-{UTC timestamp}-{serial}.warc.gz`` after Heritrix. The response body
+is written exactly as the caller received it from the network: still
+content-encoded, with its ``Content-Encoding`` header. The caller owns what
+"received" means; the crawler captures below Scrapy's decompression.
+
+Clock and record-id factory are injectable so tests pin records byte for byte,
+as warcio's own tests do.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http import HTTPStatus
+from pathlib import Path
+from typing import BinaryIO
+from urllib.parse import urlsplit
+
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+DEFAULT_MAX_SIZE = 1_000_000_000
+WARC_VERSION = "WARC/1.1"
+
+
+def new_record_id() -> str:
+    return f"<urn:uuid:{uuid.uuid4()}>"
+
+
+def warc_date(when: datetime) -> str:
+    """WARC 1.1 date: UTC, ISO 8601, microseconds kept when present."""
+    when = when.astimezone(UTC)
+    fmt = "%Y-%m-%dT%H:%M:%S.%fZ" if when.microsecond else "%Y-%m-%dT%H:%M:%SZ"
+    return when.strftime(fmt)
+
+
+def status_line(status: int) -> str:
+    """'200 OK': the code with its standard reason phrase (Scrapy keeps no phrase)."""
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return str(status)
+
+
+@dataclass(frozen=True)
+class HttpExchange:
+    """One request and the response to it, as they crossed the network."""
+
+    url: str
+    status: int
+    response_headers: Sequence[tuple[str, str]]
+    body: bytes
+    date: datetime
+    method: str = "GET"
+    request_headers: Sequence[tuple[str, str]] = ()
+    request_body: bytes = b""
+    protocol: str = "HTTP/1.1"
+    ip_address: str | None = None
+
+    def request_line(self) -> str:
+        parts = urlsplit(self.url)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        return f"{self.method} {target} {self.protocol}"
+
+
+@dataclass(frozen=True)
+class WarcPointer:
+    """Where a record lives: enough to open it again with a seek."""
+
+    filename: str
+    offset: int
+    length: int
+    record_id: str
+    payload_digest: str | None
+    date: str
+
+
+class WarcFileWriter:
+    """Writes exchanges to size-rotated, per-record-gzipped WARC files in a directory."""
+
+    def __init__(
+        self,
+        directory: str | Path,
+        prefix: str,
+        *,
+        warcinfo: Mapping[str, str],
+        max_size: int = DEFAULT_MAX_SIZE,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        make_id: Callable[[], str] = new_record_id,
+    ) -> None:
+        self.directory = Path(directory)
+        self.prefix = prefix
+        self.warcinfo = dict(warcinfo)
+        self.max_size = max_size
+        self.clock = clock
+        self.make_id = make_id
+        self._file: BinaryIO | None = None
+        self._writer: WARCWriter | None = None
+        self._serial = 0
+        self.filename: str | None = None
+        self.files: list[str] = []
+
+    # -- files -----------------------------------------------------------------
+
+    def _open_next(self) -> None:
+        self.close()
+        self.directory.mkdir(parents=True, exist_ok=True)
+        stamp = self.clock().astimezone(UTC).strftime("%Y%m%d%H%M%S")
+        while True:
+            name = f"{self.prefix}-{stamp}-{self._serial:05d}.warc.gz"
+            self._serial += 1
+            try:
+                # 'xb': never append to or clobber a file another run wrote.
+                self._file = (self.directory / name).open("xb")
+                break
+            except FileExistsError:
+                continue
+        self.filename = name
+        self.files.append(name)
+        self._writer = WARCWriter(self._file, gzip=True, warc_version=WARC_VERSION)
+        info = self._writer.create_warcinfo_record(name, self.warcinfo)
+        self._stamp(info, self.clock())
+        self._writer.write_record(info)
+
+    def _ensure_file(self) -> WARCWriter:
+        if self._writer is None or self._file is None or self._file.tell() >= self.max_size:
+            self._open_next()
+        assert self._writer is not None
+        return self._writer
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+        self._file = None
+        self._writer = None
+
+    def __enter__(self) -> WarcFileWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- records ---------------------------------------------------------------
+
+    def _stamp(self, record: object, when: datetime) -> None:
+        headers = record.rec_headers  # type: ignore[attr-defined]
+        headers.replace_header("WARC-Record-ID", self.make_id())
+        headers.replace_header("WARC-Date", warc_date(when))
+
+    def _write(self, record: object) -> WarcPointer:
+        assert self._writer is not None and self._file is not None and self.filename
+        offset = self._file.tell()
+        self._writer.write_record(record)
+        self._file.flush()
+        headers = record.rec_headers  # type: ignore[attr-defined]
+        return WarcPointer(
+            filename=self.filename,
+            offset=offset,
+            length=self._file.tell() - offset,
+            record_id=headers.get_header("WARC-Record-ID"),
+            payload_digest=headers.get_header("WARC-Payload-Digest"),
+            date=headers.get_header("WARC-Date"),
+        )
+
+    def write_exchange(self, exchange: HttpExchange) -> WarcPointer:
+        """Write the response record, then its linked request record; return where it is."""
+        writer = self._ensure_file()
+        date = warc_date(exchange.date)
+        response_id = self.make_id()
+        warc_headers = {"WARC-Record-ID": response_id, "WARC-Date": date}
+        if exchange.ip_address:
+            warc_headers["WARC-IP-Address"] = exchange.ip_address
+        response = writer.create_warc_record(
+            exchange.url,
+            "response",
+            payload=io.BytesIO(exchange.body),
+            length=len(exchange.body),
+            warc_headers_dict=warc_headers,
+            http_headers=StatusAndHeaders(
+                status_line(exchange.status),
+                list(exchange.response_headers),
+                protocol=exchange.protocol,
+            ),
+        )
+        pointer = self._write(response)
+        request = writer.create_warc_record(
+            exchange.url,
+            "request",
+            payload=io.BytesIO(exchange.request_body),
+            length=len(exchange.request_body),
+            warc_headers_dict={
+                "WARC-Record-ID": self.make_id(),
+                "WARC-Date": date,
+                "WARC-Concurrent-To": response_id,
+            },
+            http_headers=StatusAndHeaders(
+                exchange.request_line(), list(exchange.request_headers), is_http_request=True
+            ),
+        )
+        self._write(request)
+        return pointer
+
+    def write_metadata(
+        self, url: str, refers_to: WarcPointer, data: Mapping[str, object]
+    ) -> WarcPointer:
+        """A JSON ``metadata`` record about an earlier record, linked by WARC-Concurrent-To."""
+        writer = self._ensure_file()
+        body = json.dumps(data, ensure_ascii=False, sort_keys=True).encode("utf-8")
+        record = writer.create_warc_record(
+            url,
+            "metadata",
+            payload=io.BytesIO(body),
+            length=len(body),
+            warc_content_type="application/json",
+            warc_headers_dict={
+                "WARC-Record-ID": self.make_id(),
+                "WARC-Date": warc_date(self.clock()),
+                "WARC-Concurrent-To": refers_to.record_id,
+            },
+        )
+        return self._write(record)
