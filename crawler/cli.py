@@ -1,0 +1,146 @@
+"""``arshif crawl`` and ``arshif demo``: crawl sites into an archive."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from archive.cli import data_option
+from archive.sites import SiteConfigError
+from archive.store import DataDirError
+from crawler.runner import SiteResult, run_crawls, select_sites
+
+# The demo crawls arshif's own mirror on loopback: no delay is owed to it.
+MIRROR_SETTINGS = {"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_START_DELAY": 0.0}
+
+
+def _parse_settings(pairs: tuple[str, ...]) -> dict[str, str]:
+    settings = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"{pair!r}: expected NAME=VALUE", param_hint="-s")
+        settings[name] = value
+    return settings
+
+
+def _crawl(
+    keys: tuple[str, ...], data_dir: Path, sites_files: list[Path], overrides: dict, verbose: bool
+) -> list[SiteResult]:
+    try:
+        sites = select_sites(keys, sites_files)
+    except SiteConfigError as e:
+        raise click.ClickException(str(e)) from None
+    overrides = {"LOG_LEVEL": "INFO" if verbose else "WARNING", **overrides}
+    click.echo(
+        f"crawling {len(sites)} site(s) into {data_dir}: {', '.join(s.key for s in sites)}",
+        err=True,
+    )
+
+    def done(result: SiteResult) -> None:
+        click.echo(f"  done: {result.line()}", err=True)
+
+    try:
+        return run_crawls(
+            sites, data_dir, sites_files=sites_files, overrides=overrides, on_site_done=done
+        )
+    except DataDirError as e:
+        raise click.ClickException(str(e)) from None
+
+
+def _report(results: list[SiteResult]) -> None:
+    click.echo(f"{'site':<16} {'status':<12} {'':>5} summary")
+    for result in results:
+        click.echo(result.line())
+    failed = [r.key for r in results if r.failed]
+    if failed:
+        click.echo(f"{len(failed)} of {len(results)} site(s) failed: {', '.join(failed)}", err=True)
+        sys.exit(1)
+
+
+sites_option = click.option(
+    "--sites",
+    "sites_files",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A sites file adding or overriding sites (repeatable; also ARSHIF_SITES).",
+)
+
+
+@click.command()
+@click.argument("keys", nargs=-1)
+@data_option
+@sites_option
+@click.option(
+    "--contact",
+    envvar="ARSHIF_CONTACT",
+    help="Contact URL or e-mail for the User-Agent (or ARSHIF_CONTACT).",
+)
+@click.option(
+    "-s",
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a Scrapy setting.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log Scrapy's progress (INFO) to stderr.")
+def crawl(
+    keys: tuple[str, ...],
+    data_dir: Path,
+    sites_files: tuple[Path, ...],
+    contact: str | None,
+    settings: tuple[str, ...],
+    verbose: bool,
+) -> None:
+    """Crawl the registered sites (all, or the KEYs given) into the archive.
+
+    Exits 1 when a site could not be crawled at all (unreachable, failed).
+
+    \b
+    Examples:
+      arshif crawl                          every registered site
+      arshif crawl hafryat lebanontab       two of them
+      arshif crawl --sites my-sites.toml mysite
+    """
+    if contact:
+        os.environ["ARSHIF_CONTACT"] = contact
+    files = [*_env_sites(), *sites_files]
+    _report(_crawl(keys, data_dir, files, _parse_settings(settings), verbose))
+
+
+def _env_sites() -> list[Path]:
+    return [Path(p) for p in os.environ.get("ARSHIF_SITES", "").split(os.pathsep) if p]
+
+
+@click.command()
+@data_option
+@click.option("-v", "--verbose", is_flag=True, help="Log Scrapy's progress (INFO) to stderr.")
+def demo(data_dir: Path, verbose: bool) -> None:
+    """Serve the bundled offline mirror and crawl every mirror site into the archive.
+
+    Starts the mirror proxy on a free loopback port, points the crawl at it
+    and crawls the registered sites plus the mirror's extra .example sites.
+
+    \b
+    Example:
+      arshif demo --data ./data && arshif serve --data ./data
+    """
+    from mirror import BUNDLED, EXTRA_SITES
+    from mirror.server import MirrorServer
+
+    server = MirrorServer(BUNDLED)
+    proxy = server.start_in_thread()
+    click.echo(f"mirror proxy at {proxy}", err=True)
+    for name in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"):
+        os.environ[name] = proxy
+    os.environ.pop("NO_PROXY", None)
+    os.environ.pop("no_proxy", None)
+    try:
+        results = _crawl((), data_dir, [EXTRA_SITES], dict(MIRROR_SETTINGS), verbose)
+    finally:
+        server.stop()
+    _report(results)

@@ -1,0 +1,84 @@
+"""The crawl-run recorder: one row in crawl_runs per site per run, with its figures."""
+
+from __future__ import annotations
+
+from typing import Self
+
+from scrapy import Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+
+from archive.store import Archive, RunFigures
+
+_STATUS_PREFIX = "downloader/response_status_count/"
+_EXCEPTION_PREFIX = "downloader/exception_type_count/"
+
+
+def run_figures(stats: dict, reason: str) -> RunFigures:
+    """Summarise Scrapy's stats of one spider run into the archive's run figures."""
+    by_status = {
+        k.removeprefix(_STATUS_PREFIX): v for k, v in stats.items() if k.startswith(_STATUS_PREFIX)
+    }
+    error_kinds = {
+        k.removeprefix(_EXCEPTION_PREFIX).rsplit(".", 1)[-1]: v
+        for k, v in stats.items()
+        if k.startswith(_EXCEPTION_PREFIX) and not k.endswith("IgnoreRequest")
+    }
+    server_errors = sum(v for code, v in by_status.items() if code.startswith("5"))
+    errors = sum(error_kinds.values()) + server_errors
+    responses = stats.get("arshif/warc_responses", 0)
+    articles = stats.get("arshif/articles_saved", 0)
+    if reason != "finished":
+        status = "failed"
+    elif responses == 0:
+        status = "unreachable" if errors else "empty"
+    elif errors or stats.get("arshif/extract_errors"):
+        status = "partial"
+    else:
+        status = "ok"
+    return RunFigures(
+        status=status,
+        requests=stats.get("downloader/request_count", 0),
+        responses=responses,
+        bytes=stats.get("downloader/response_bytes", 0),
+        articles=articles,
+        errors=errors,
+        by_status=by_status,
+        error_kinds=error_kinds,
+        warc_files=stats.get("arshif/warc_files", []),
+        message=None if reason == "finished" else f"closed: {reason}",
+    )
+
+
+class RunRecorder:
+    """Opens a crawl_runs row when a spider opens and fills in its figures when it closes.
+
+    The run id is published in the stats as ``arshif/run_id`` so the WARC
+    middleware and the pipelines can tie their rows to the run.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        if not crawler.settings.get("ARSHIF_DATA_DIR"):
+            raise NotConfigured("ARSHIF_DATA_DIR is not set")
+        self.crawler = crawler
+        self.archive: Archive | None = None
+        self.run_id: int | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        recorder = cls(crawler)
+        crawler.signals.connect(recorder.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(recorder.spider_closed, signal=signals.spider_closed)
+        return recorder
+
+    def spider_opened(self, spider: Spider) -> None:
+        self.archive = Archive.open(self.crawler.settings.get("ARSHIF_DATA_DIR"))
+        self.run_id = self.archive.start_run(spider.site)
+        self.crawler.stats.set_value("arshif/run_id", self.run_id)
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        if self.archive is None or self.run_id is None:
+            return
+        figures = run_figures(self.crawler.stats.get_stats(), reason)
+        self.archive.finish_run(self.run_id, figures)
+        self.archive.close()

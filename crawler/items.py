@@ -1,0 +1,23 @@
+"""What the spider hands the pipelines: an article page as fetched, then as extracted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from archive.extract import ArticleRecord
+from archive.warc import WarcPointer
+
+
+@dataclass
+class ArticlePage:
+    site: str
+    url: str  # canonical URL (rel=canonical when the page names one on its site)
+    fetched_url: str
+    body: bytes = field(repr=False)  # content-decoded (gunzipped) page bytes
+    content_type: str | None
+    fetched: str
+    warc: WarcPointer | None
+    capture_id: int | None = None
+    discovery: dict[str, Any] = field(default_factory=dict, repr=False)
+    record: ArticleRecord | None = field(default=None, repr=False)

@@ -1,0 +1,228 @@
+"""Downloader middlewares: WARC capture and polite retries."""
+
+from __future__ import annotations
+
+import email.utils
+import platform
+from datetime import UTC, datetime
+from importlib.metadata import version
+from typing import Self
+
+import scrapy
+from scrapy import Request, Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.http import Response
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet.task import deferLater
+
+from archive import __version__
+from archive.store import Archive
+from archive.warc import HttpExchange, WarcFileWriter
+
+# Never written to a WARC: credentials for the proxy, not part of the exchange with the site.
+_PRIVATE_REQUEST_HEADERS = {b"proxy-authorization"}
+
+
+def _header_pairs(headers: scrapy.http.headers.Headers) -> list[tuple[str, str]]:
+    # latin-1 maps every byte to one character, so no header byte is lost.
+    return [
+        (name.decode("latin-1"), value.decode("latin-1"))
+        for name, values in headers.items()
+        if name.lower() not in _PRIVATE_REQUEST_HEADERS
+        for value in values
+    ]
+
+
+def _kind(request: Request) -> str | None:
+    kind = request.meta.get("arshif_kind")
+    if kind is None and request.url.endswith("/robots.txt"):
+        return "robots"
+    return kind
+
+
+class WarcCaptureMiddleware:
+    """Writes every exchange to the site's WARC files and records it in ``captures``.
+
+    It sits at 950, nearest the downloader, so it sees what came off the wire:
+    bodies still compressed, redirects before they are followed, errors before
+    they are retried. Responses replayed from Scrapy's HTTP cache are skipped.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        settings = crawler.settings
+        if not settings.getbool("ARSHIF_WARC_ENABLED", True):
+            raise NotConfigured
+        self.crawler = crawler
+        self.data_dir = settings.get("ARSHIF_DATA_DIR")
+        self.max_size = settings.getint("ARSHIF_WARC_MAX_SIZE")
+        self.archive: Archive | None = None
+        self.writer: WarcFileWriter | None = None
+        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    def warcinfo(self, spider: Spider) -> dict[str, str]:
+        settings = self.crawler.settings
+        return {
+            "software": (
+                f"arshif/{__version__} (Scrapy {scrapy.__version__}; warcio {version('warcio')};"
+                f" Python {platform.python_version()})"
+            ),
+            "format": "WARC File Format 1.1",
+            "conformsTo": "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
+            "isPartOf": spider.name,
+            "description": f"arshif crawl of {getattr(spider, 'site', None) and spider.site.name}",
+            "robots": "obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
+            "http-header-user-agent": settings.get("USER_AGENT"),
+            "operator": settings.get("ARSHIF_CONTACT") or "unset",
+        }
+
+    async def spider_opened(self, spider: Spider) -> None:
+        try:
+            self.archive = Archive.open(self.data_dir)
+            self.writer = WarcFileWriter(
+                self.archive.warc_dir,
+                spider.name,
+                warcinfo=self.warcinfo(spider),
+                max_size=self.max_size,
+            )
+        except Exception as e:
+            # Crawling without a WARC would lose every response: stop instead.
+            spider.logger.error(
+                "%s: cannot write WARC files in %s: %s", spider.name, self.data_dir, e
+            )
+            await self.crawler.engine.close_spider_async(reason="warc_unavailable")
+            return
+        # The writer's own list: it grows as files rotate, and the run recorder reads it.
+        self.crawler.stats.set_value("arshif/warc_files", self.writer.files)
+
+    def spider_closed(self, spider: Spider) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        if self.archive is not None:
+            self.archive.close()
+
+    def process_request(self, request: Request) -> None:
+        request.meta["arshif_started"] = datetime.now(UTC)
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        if "cached" in response.flags:
+            return response
+        if self.writer is None or self.archive is None:
+            raise IgnoreRequest(f"{request.url}: no WARC writer, response not kept")
+        started = request.meta.get("arshif_started") or datetime.now(UTC)
+        host = request.headers.get(b"Host") or (response.url.split("/")[2].encode("latin-1"))
+        exchange = HttpExchange(
+            url=request.url,
+            method=request.method,
+            request_headers=[("Host", host.decode("latin-1")), *_header_pairs(request.headers)],
+            request_body=request.body,
+            protocol=response.protocol or "HTTP/1.1",
+            status=response.status,
+            response_headers=_header_pairs(response.headers),
+            body=response.body,
+            date=started,
+            ip_address=str(response.ip_address) if response.ip_address else None,
+        )
+        pointer = self.writer.write_exchange(exchange)
+        content_type = response.headers.get(b"Content-Type")
+        encoding = response.headers.get(b"Content-Encoding")
+        capture_id = self.archive.add_capture(
+            run_id=self.crawler.stats.get_value("arshif/run_id"),
+            site=self.crawler.spider.name,
+            url=request.url,
+            kind=_kind(request),
+            method=request.method,
+            status=response.status,
+            fetched=started.isoformat(),
+            pointer=pointer,
+            content_type=content_type.decode("latin-1") if content_type else None,
+            content_encoding=encoding.decode("latin-1") if encoding else None,
+            body_length=len(response.body),
+        )
+        request.meta["arshif_warc"] = pointer
+        request.meta["arshif_capture_id"] = capture_id
+        request.meta["arshif_fetched"] = started.isoformat()
+        self.crawler.stats.inc_value("arshif/warc_responses")
+        return response
+
+    def process_exception(self, request: Request, exception: Exception) -> None:
+        if self.archive is None:
+            return None
+        if isinstance(exception, IgnoreRequest):
+            # Not a failure of the site: robots.txt said no, or a filter dropped it.
+            self.crawler.stats.inc_value("arshif/ignored")
+        self.archive.add_capture(
+            run_id=self.crawler.stats.get_value("arshif/run_id"),
+            site=self.crawler.spider.name,
+            url=request.url,
+            kind=_kind(request),
+            method=request.method,
+            status=None,
+            fetched=(request.meta.get("arshif_started") or datetime.now(UTC)).isoformat(),
+            error=f"{type(exception).__name__}: {exception}",
+        )
+        return None
+
+
+def retry_after_seconds(value: bytes | None, now: datetime | None = None) -> float | None:
+    """Seconds a Retry-After header asks for: delta-seconds or an HTTP-date."""
+    if not value:
+        return None
+    text = value.decode("latin-1").strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+class BackoffRetryMiddleware(RetryMiddleware):
+    """Scrapy's retries, spaced out: Retry-After when the server sends one, else exponential.
+
+    The wait is also applied to the site's download slot, so while a site asks
+    us to slow down, no other request to it goes out either.
+    """
+
+    def __init__(self, settings: scrapy.settings.BaseSettings) -> None:
+        super().__init__(settings)
+        self.backoff = settings.getfloat("ARSHIF_RETRY_BACKOFF")
+        self.max_delay = settings.getfloat("ARSHIF_RETRY_MAX_DELAY")
+
+    async def process_response(self, request: Request, response: Response) -> Request | Response:
+        if request.meta.get("dont_retry") or response.status not in self.retry_http_codes:
+            return response
+        retry = self._retry(request, f"HTTP {response.status}")
+        if retry is None:
+            return response
+        attempt = request.meta.get("retry_times", 0)
+        delay = retry_after_seconds(response.headers.get(b"Retry-After"))
+        if delay is None:
+            delay = self.backoff * (2**attempt)
+        delay = min(delay, self.max_delay)
+        if delay > 0:
+            self._slow_slot(request, delay)
+            self.crawler.stats.inc_value("arshif/retry_wait_seconds", int(delay))
+            # Imported here: importing the reactor at module level would install one.
+            from twisted.internet import reactor
+
+            await maybe_deferred_to_future(deferLater(reactor, delay, lambda: None))
+        return retry
+
+    def _slow_slot(self, request: Request, delay: float) -> None:
+        downloader = self.crawler.engine.downloader if self.crawler.engine else None
+        if downloader is None:
+            return
+        key = request.meta.get("download_slot") or downloader.get_slot_key(request)
+        slot = downloader.slots.get(key)
+        if slot is not None and slot.delay < delay:
+            slot.delay = delay

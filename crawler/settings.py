@@ -1,0 +1,76 @@
+"""Scrapy settings for arshif. Everything arshif adds is prefixed ARSHIF_.
+
+Politeness is the default, not an option: robots.txt obeyed, an honest
+User-Agent with the operator's contact, AutoThrottle, at most two concurrent
+requests per domain, retries that back off and honour Retry-After.
+"""
+
+from __future__ import annotations
+
+import os
+
+from archive import __version__
+
+BOT_NAME = "arshif"
+SPIDER_LOADER_CLASS = "crawler.spiderloader.SiteSpiderLoader"
+SPIDER_MODULES: list[str] = []
+
+# -- arshif ------------------------------------------------------------------
+# Extra sites files (os.pathsep-separated), merged over the bundled registry.
+ARSHIF_SITES = os.environ.get("ARSHIF_SITES", "")
+# The archive: archive.db and warc/ live here.
+ARSHIF_DATA_DIR = os.environ.get("ARSHIF_DATA_DIR", "data")
+# Who runs this crawler, for the User-Agent and the WARC warcinfo record.
+ARSHIF_CONTACT = os.environ.get("ARSHIF_CONTACT", "")
+ARSHIF_WARC_MAX_SIZE = 1_000_000_000
+# Back-off between retries: base * 2**attempt seconds, and the longest wait
+# (Retry-After included) a retry will honour.
+ARSHIF_RETRY_BACKOFF = 1.0
+ARSHIF_RETRY_MAX_DELAY = 120.0
+
+_contact = ARSHIF_CONTACT or "contact unset: set ARSHIF_CONTACT"
+USER_AGENT = f"arshif/{__version__} (news archive crawler; +{_contact})"
+
+# -- politeness --------------------------------------------------------------
+ROBOTSTXT_OBEY = True
+ROBOTSTXT_PARSER = "crawler.robots.SitemapAwareRobotParser"
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_DELAY = 1.0
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 60.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+RETRY_HTTP_CODES = [408, 429, 500, 502, 503, 504, 522, 524]
+DOWNLOAD_TIMEOUT = 30
+DNS_TIMEOUT = 10
+COOKIES_ENABLED = False
+DEFAULT_REQUEST_HEADERS = {
+    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "Accept-Language": "ar,en;q=0.5",
+}
+
+# -- components --------------------------------------------------------------
+DOWNLOADER_MIDDLEWARES = {
+    # Above HttpCompressionMiddleware (590), RedirectMiddleware (600) and
+    # RetryMiddleware (550): sees every response as it came off the wire,
+    # still compressed, redirects and errors included.
+    "crawler.middlewares.WarcCaptureMiddleware": 950,
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.BackoffRetryMiddleware": 550,
+}
+ITEM_PIPELINES = {
+    "crawler.pipelines.ExtractPipeline": 300,
+    "crawler.pipelines.ArchivePipeline": 800,
+}
+EXTENSIONS = {
+    "crawler.extensions.RunRecorder": 100,
+    # Both listen on a port: an unattended archive crawler needs neither.
+    "scrapy.extensions.telnet.TelnetConsole": None,
+    "scrapy.extensions.remote_control.RemoteControl": None,
+}
+
+LOG_LEVEL = os.environ.get("ARSHIF_LOG_LEVEL", "INFO")
+FEED_EXPORT_ENCODING = "utf-8"

@@ -1,0 +1,186 @@
+"""NewsSpider: discovery and fetching for any registered site.
+
+The spider carries all the logic; a site is only data (archive.sites.Site).
+It starts from the site's feeds, sitemaps and listing pages, adds the
+sitemaps robots.txt declares, follows pagination up to the site's listing
+depth, and fetches each article once per run. It yields ArticlePage items;
+extraction and storage happen in the pipelines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from scrapy import Request, Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.http import Response, TextResponse
+from twisted.python.failure import Failure
+
+from archive.discovery import XmlKind, parse_html_links, parse_xml
+from archive.sites import PageKind, Site
+from archive.urls import canonicalize
+from crawler.items import ArticlePage
+
+# Discovery documents first, so article requests are known early.
+_PRIORITY = {"feed": 20, "sitemap": 20, "listing": 10, "article": 0}
+
+
+def spider_class_for(site: Site) -> type[NewsSpider]:
+    name = "".join(part.title() for part in site.key.split("_")) + "Spider"
+    return type(
+        name,
+        (NewsSpider,),
+        {
+            "name": site.key,
+            "site": site,
+            "allowed_domains": list(site.domains),
+            "custom_settings": site.politeness.scrapy_settings(),
+            "__module__": __name__,
+        },
+    )
+
+
+class NewsSpider(Spider):
+    site: ClassVar[Site]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Canonical URLs of articles requested this run (issue: in the DB later).
+        self._articles: set[str] = set()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NewsSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        if cls.site.discovery.robots_sitemaps:
+            crawler.signals.connect(spider.robots_parsed, signal=signals.robots_parsed)
+        return spider
+
+    # -- requests --------------------------------------------------------------
+
+    def make_request(
+        self, url: str, kind: str, *, depth: int = 0, hints: dict[str, Any] | None = None
+    ) -> Request | None:
+        """A request for url as kind, or None when it is off-site or already requested."""
+        try:
+            url = canonicalize(url)
+        except ValueError:
+            self.logger.warning("%s: unusable URL %r", self.name, url)
+            return None
+        if not self.site.owns(url):
+            self.crawler.stats.inc_value("arshif/offsite_skipped")
+            return None
+        if kind == "article":
+            if url in self._articles:
+                return None
+            self._articles.add(url)
+        callback = {
+            "feed": self.parse_xml,
+            "sitemap": self.parse_xml,
+            "listing": self.parse_listing,
+            "article": self.parse_article,
+        }[kind]
+        return Request(
+            url,
+            callback=callback,
+            errback=self.on_error,
+            priority=_PRIORITY[kind],
+            meta={"arshif_kind": kind, "arshif_depth": depth, "arshif_hints": hints or {}},
+        )
+
+    async def start(self) -> AsyncIterator[Request]:
+        discovery = self.site.discovery
+        seeds = (
+            [(u, "feed") for u in discovery.feeds]
+            + [(u, "sitemap") for u in discovery.sitemaps]
+            + [(u, "listing") for u in discovery.listings]
+        )
+        for url, kind in seeds:
+            if request := self.make_request(url, kind):
+                yield request
+
+    def robots_parsed(self, robotparser: Any, request: Request) -> None:
+        """Schedule the sitemaps a site's robots.txt declares (it was fetched to obey it)."""
+        if not self.site.owns(request.url) or not hasattr(robotparser, "sitemaps"):
+            return
+        for url in robotparser.sitemaps(request.url):
+            if sitemap := self.make_request(url, "sitemap", hints={"source": "robots.txt"}):
+                self.crawler.engine.crawl(sitemap)
+
+    # -- callbacks -------------------------------------------------------------
+
+    def parse_xml(self, response: Response) -> Iterator[Request]:
+        try:
+            doc = parse_xml(response.body, response.url)
+        except ValueError as e:
+            self.logger.warning(
+                "%s: %s: unreadable feed or sitemap: %s", self.name, response.url, e
+            )
+            return
+        if doc.kind is XmlKind.UNKNOWN:
+            self.logger.warning("%s: %s: neither a feed nor a sitemap", self.name, response.url)
+            return
+        self.crawler.stats.inc_value(f"arshif/discovery/{doc.kind.value}")
+        for sitemap in doc.sitemaps:
+            if request := self.make_request(sitemap.url, "sitemap"):
+                yield request
+        for link in doc.links:
+            if self.site.classify(link.url) is PageKind.ARTICLE and (
+                request := self.make_request(link.url, "article", hints=link.hints())
+            ):
+                yield request
+
+    def parse_listing(self, response: Response) -> Iterator[Request]:
+        if not isinstance(response, TextResponse):
+            return
+        page = parse_html_links(response.body, response.url, encoding=response.encoding)
+        depth = response.meta.get("arshif_depth", 0)
+        if self.site.discovery.autodiscover_feeds:
+            for feed in page.feeds:
+                if not self.site.urls.excluded(feed) and (
+                    request := self.make_request(feed, "feed", hints={"source": "autodiscovery"})
+                ):
+                    yield request
+        for url in page.links + page.next_pages:
+            kind = self.site.classify(url)
+            request = None
+            if kind is PageKind.ARTICLE:
+                hints = {"source": "listing", "listing": response.url}
+                request = self.make_request(url, "article", hints=hints)
+            elif kind is PageKind.LISTING and depth < self.site.discovery.listing_depth:
+                request = self.make_request(url, "listing", depth=depth + 1)
+            if request is not None:
+                yield request
+
+    def parse_article(self, response: Response) -> Iterator[ArticlePage]:
+        if not isinstance(response, TextResponse):
+            self.logger.warning("%s: %s: not an HTML page, skipped", self.name, response.url)
+            return
+        url = canonicalize(response.url)
+        declared = response.xpath(
+            "//head/link[contains(concat(' ', normalize-space(@rel), ' '), ' canonical ')]/@href"
+        ).get()
+        if declared:
+            canonical = canonicalize(declared, response.url)
+            if self.site.owns(canonical):
+                url = canonical
+        self._articles.add(url)
+        pointer = response.meta.get("arshif_warc")
+        content_type = response.headers.get(b"Content-Type")
+        yield ArticlePage(
+            site=self.site.key,
+            url=url,
+            fetched_url=response.url,
+            body=response.body,
+            content_type=content_type.decode("latin-1") if content_type else None,
+            fetched=response.meta.get("arshif_fetched") or datetime.now(UTC).isoformat(),
+            warc=pointer,
+            capture_id=response.meta.get("arshif_capture_id"),
+            discovery=response.meta.get("arshif_hints") or {},
+        )
+
+    def on_error(self, failure: Failure) -> None:
+        request = getattr(failure, "request", None)
+        url = request.url if request is not None else "?"
+        self.logger.warning("%s: %s: %s", self.name, url, failure.getErrorMessage())
