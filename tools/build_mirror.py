@@ -1,0 +1,737 @@
+"""Build the bundled offline mirror (mirror/bundled/) from the seed annotations.
+
+Run: python tools/build_mirror.py   (rewrites mirror/bundled/ deterministically)
+
+The HTML templates here are arshif's own: each copies the structure of one
+seed site (its widgets, date line, title handling) as the seed page and
+tests/golden/gold.json describe it. Article texts are the seed paragraphs
+(test material). Every site gets its seed article plus generated articles
+made of seed paragraphs, reachable the way such a site exposes them:
+
+  newest 10   : feed, home page, listing page 1, sitemap
+  next 15     : only listing pages 2 and 3 (some linked under another URL form)
+  oldest 9    : only the sitemap
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import shutil
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from html import escape
+from pathlib import Path
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLD = ROOT / "tests" / "golden" / "gold.json"
+OUT = ROOT / "mirror" / "bundled"
+N_ARTICLES = 34
+FEED_N, LISTING_END = 10, 25
+
+AR_DIGITS = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+EG_MONTHS = ["يناير", "فبراير", "مارس", "أبريل", "مايو", "يونيو", "يوليو", "أغسطس",
+             "سبتمبر", "أكتوبر", "نوفمبر", "ديسمبر"]  # fmt: skip
+WEEKDAYS = ["الإثنين", "الثلاثاء", "الأربعاء", "الخميس", "الجمعة", "السبت", "الأحد"]
+
+
+@dataclass
+class Article:
+    key: str
+    title: str
+    paragraphs: list[str]
+    published: datetime
+    path: str = ""
+    ident: int = 0
+    seed: str | None = None
+    subheads: dict[int, str] = field(default_factory=dict)  # before paragraph i
+    pullquotes: dict[int, str] = field(default_factory=dict)  # after paragraph i
+    alt_path: str | None = None  # another URL form listings use (redirect or alias)
+
+
+def e(text: str) -> str:
+    return escape(text, quote=True)
+
+
+def slugify(title: str) -> str:
+    keep = "".join(c if c.isalnum() or c == " " else " " for c in title)
+    return "-".join(keep.split()[:9])
+
+
+def rng_for(name: str) -> random.Random:
+    return random.Random(int(hashlib.sha256(name.encode()).hexdigest()[:16], 16))
+
+
+def lebanontab_date(d: datetime) -> str:
+    return f"{WEEKDAYS[d.weekday()]} {d.day} {EG_MONTHS[d.month - 1]} {d.year}".translate(AR_DIGITS)
+
+
+def iso(d: datetime) -> str:
+    return d.isoformat()
+
+
+# -- articles -----------------------------------------------------------------------
+
+
+def all_paragraphs(gold: dict) -> list[str]:
+    return [p for g in gold.values() for p in g["text_paragraphs"] if len(p.split()) >= 12]
+
+
+def make_articles(site: str, seed: dict, pool: list[str]) -> list[Article]:
+    rng = rng_for(site)
+    base = datetime.fromisoformat(seed["published"]).replace(hour=9, tzinfo=UTC)
+    offsets = rng.sample([d for d in range(-40, 6) if d != 0], N_ARTICLES - 1)
+    firsts = rng.sample(pool, N_ARTICLES - 1)
+    articles = []
+    for i, (offset, first) in enumerate(zip(offsets, firsts, strict=True)):
+        rest = rng.sample([p for p in pool if p != first], rng.randint(2, 5))
+        title = " ".join(first.split()[:8]).rstrip("،,.:؛")
+        when = base + timedelta(days=offset, hours=rng.randint(0, 12), minutes=rng.randint(0, 59))
+        articles.append(Article(f"{site}-{i}", title, [first, *rest], when))
+    seed_article = Article(
+        f"{site}-seed",
+        seed["title"],
+        list(seed["text_paragraphs"]),
+        base.replace(hour=10, minute=30),
+        seed=seed["seed"],
+    )
+    articles.append(seed_article)
+    articles.sort(key=lambda a: a.published, reverse=True)
+    return articles
+
+
+def partition(articles: list[Article]) -> tuple[list[Article], list[Article], list[Article]]:
+    return articles[:FEED_N], articles[FEED_N:LISTING_END], articles[LISTING_END:]
+
+
+# -- shared XML writers ---------------------------------------------------------------
+
+
+def rss(channel_title: str, home: str, items: list[tuple[str, Article, str | None]]) -> str:
+    out = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/">',
+        f"<channel><title>{e(channel_title)}</title><link>{e(home)}</link><language>ar</language>",
+    ]
+    for url, a, guid in items:
+        out.append(
+            f"<item><title>{e(a.title)}</title><link>{e(url)}</link>"
+            f"<pubDate>{a.published.strftime('%a, %d %b %Y %H:%M:%S +0000')}</pubDate>"
+            + (f'<guid isPermaLink="false">{e(guid)}</guid>' if guid else "")
+            + f"<description>{e(a.paragraphs[0][:200])}</description></item>"
+        )
+    out.append("</channel></rss>")
+    return "\n".join(out) + "\n"
+
+
+def atom(title: str, home: str, items: list[tuple[str, Article]]) -> str:
+    updated = max(a.published for _, a in items)
+    out = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="ar">',
+        f"<title>{e(title)}</title><id>{e(home)}</id><updated>{iso(updated)}</updated>",
+        f'<link rel="alternate" type="text/html" href="{e(home)}"/>',
+    ]
+    for url, a in items:
+        out.append(
+            f'<entry><title>{e(a.title)}</title><link rel="alternate" href="{e(url)}"/>'
+            f"<id>{e(url)}</id><published>{iso(a.published)}</published>"
+            f"<updated>{iso(a.published)}</updated></entry>"
+        )
+    out.append("</feed>")
+    return "\n".join(out) + "\n"
+
+
+def urlset(entries: list[tuple[str, Article]], news: str | None = None) -> str:
+    ns = ' xmlns:news="http://www.google.com/schemas/sitemap-news/0.9"' if news else ""
+    out = ['<?xml version="1.0" encoding="UTF-8"?>',
+           f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"{ns}>']  # fmt: skip
+    for url, a in entries:
+        item = f"<url><loc>{e(url)}</loc><lastmod>{iso(a.published)}</lastmod>"
+        if news:
+            item += (
+                f"<news:news><news:publication><news:name>{e(news)}</news:name>"
+                "<news:language>ar</news:language></news:publication>"
+                f"<news:publication_date>{iso(a.published)}</news:publication_date>"
+                f"<news:title>{e(a.title)}</news:title></news:news>"
+            )
+        out.append(item + "</url>")
+    out.append("</urlset>")
+    return "\n".join(out) + "\n"
+
+
+def sitemapindex(urls: list[str]) -> str:
+    body = "".join(f"<sitemap><loc>{e(u)}</loc></sitemap>" for u in urls)
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{body}</sitemapindex>\n'
+    )
+
+
+def page(lang_title: str, head: str, body: str, dir_: str = "rtl", lang: str = "ar") -> str:
+    return (
+        f'<!DOCTYPE html>\n<html lang="{lang}" dir="{dir_}">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{e(lang_title)}</title>\n{head}</head>\n<body>\n{body}\n</body>\n</html>\n"
+    )
+
+
+def paragraphs_html(a: Article, pullquote_class: str = "pull-quote") -> str:
+    parts = []
+    for i, p in enumerate(a.paragraphs):
+        if i in a.subheads:
+            parts.append(f"<h2>{e(a.subheads[i])}</h2>")
+        parts.append(f"<p>{e(p)}</p>")
+        if i in a.pullquotes:
+            parts.append(
+                f'<blockquote class="{pullquote_class}"><p>{e(a.pullquotes[i])}</p></blockquote>'
+            )
+    return "\n".join(parts)
+
+
+class SiteWriter:
+    def __init__(self, host: str) -> None:
+        self.host = host
+        self.root = OUT / host
+        self.routes: list[dict[str, object]] = []
+        self.host_config: dict[str, object] = {}
+
+    def url(self, path: str) -> str:
+        return f"https://{self.host}{path}"
+
+    def write(self, path: str, text: str | bytes) -> None:
+        target = self.root / path.lstrip("/")
+        if path.endswith("/"):
+            target = target / "index.html"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(text.encode("utf-8") if isinstance(text, str) else text)
+
+    def route(self, **entry: object) -> None:
+        self.routes.append(entry)
+
+    def finish(self) -> None:
+        lines = ["# Routes for URLs that are not plain files (see mirror/bundled/README.md).\n"]
+        if self.host_config:
+            lines.append("[host]")
+            for k, v in self.host_config.items():
+                lines.append(f"{k} = {toml_value(v)}")
+            lines.append("")
+        for r in self.routes:
+            lines.append("[[route]]")
+            lines += [f"{k} = {toml_value(v)}" for k, v in r.items()]
+            lines.append("")
+        (self.root / "_mirror.toml").write_text("\n".join(lines), encoding="utf-8")
+
+
+def toml_value(v: object) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{json.dumps(k)} = {toml_value(x)}" for k, x in v.items()) + " }"
+    return json.dumps(v, ensure_ascii=False)
+
+
+def link_list(items: list[tuple[str, str]], cls: str = "article-list") -> str:
+    lis = "\n".join(f'<li><a href="{e(href)}">{e(text)}</a></li>' for href, text in items)
+    return f'<ul class="{cls}">\n{lis}\n</ul>'
+
+
+def pager(pages: list[str], current: int) -> str:
+    links = []
+    for i, href in enumerate(pages, start=1):
+        if i == current:
+            links.append(f'<span class="current">{i}</span>')
+        else:
+            rel = ' rel="next"' if i == current + 1 else ""
+            links.append(f'<a href="{e(href)}"{rel}>{i}</a>')
+    return f'<nav class="pager">{" ".join(links)}</nav>'
+
+
+# -- lebanontab: custom CMS ----------------------------------------------------------
+
+
+def build_lebanontab(seed: dict, pool: list[str]) -> None:
+    w = SiteWriter("www.lebanontab.com")
+    site_title = "Lebanon News I ليبانون تابلويد : أخبار الساعة من لبنان والعالم!"
+    arts = make_articles("lebanontab", seed, pool)
+    for n, a in enumerate(sorted(arts, key=lambda a: a.published)):
+        a.ident = 85700 + n * 3
+    seed_art = next(a for a in arts if a.seed)
+    seed_art.ident = 85755
+    for a in arts:
+        a.path = f"/ar/{a.ident}/{slugify(a.title)}"
+    assert seed_art.path == "/ar/85755/" + seed["known_url"].rsplit("/", 1)[1], seed_art.path
+    newest, middle, oldest = partition(arts)
+
+    videos = [("45926", "يناير"), ("42806", "يونيو"), ("42361", "يناير")]
+    for a in arts:
+        lead, body = a.paragraphs[0], a.paragraphs[1:]
+        video_items = "\n".join(
+            f'<li><a href="/ar/videos/{9000 + i}"><img src="/images/v{i}.jpg" alt=""></a>'
+            f'<div class="video-meta"><span class="views">مشاهدة :{v}</span> '
+            f'<span class="video-date">الجمعة ٢٦ / {m} / ٢٠٢٤</span></div></li>'
+            for i, (v, m) in enumerate(videos)
+        )
+        html = page(
+            site_title,
+            f'<meta property="og:title" content="{e(a.title)}">\n'
+            f'<link rel="canonical" href="{e(w.url(quote(a.path)))}">\n',
+            f"""<header class="site-header"><a href="/"><img src="/images/logo.png" alt=""></a>
+<nav class="main-menu"><a href="/ar/category/lebanon">لبنان</a> <a href="/ar/category/world">العالم</a></nav></header>
+<main class="article-page">
+<article class="article">
+<h1 class="article-title">{e(a.title)}</h1>
+<h2 class="article-lead">{e(lead)}</h2>
+<div class="article-date">{lebanontab_date(a.published)}</div>
+<div class="subscribe-box"><p>اخبار ليبانون تابلويد الآن عبر خدمة<br><a href="https://wa.me/000000">اضغط هنا</a></p></div>
+<div class="article-body">
+{paragraphs_html(Article(a.key, a.title, body, a.published))}
+<p>\xa0</p>
+</div>
+</article>
+<section class="latest-videos"><h3>أحدث مقاطع الفيديو</h3><ul>
+{video_items}
+</ul></section>
+<section class="photo-gallery"><h3>معرض الصور</h3><div class="gallery-strip">
+<a href="/ar/gallery/1"><img src="/images/g1.jpg" alt=""></a><a href="/ar/gallery/2"><img src="/images/g2.jpg" alt=""></a>
+</div></section>
+</main>""",
+        )
+        w.write(a.path, html)
+
+    def listing_page(
+        items: list[Article], heading: str, extra: str = "", encode: str = "raw"
+    ) -> str:
+        def href(a: Article) -> str:
+            if encode == "lower":
+                return quote(a.path).lower()
+            return a.path
+
+        return page(
+            site_title,
+            "",
+            f'<header class="site-header"><a href="/">ليبانون تابلويد</a></header>\n'
+            f"<main><h1>{e(heading)}</h1>\n{link_list([(href(a), a.title) for a in items])}\n{extra}</main>",
+        )
+
+    # Home: the newest, some links carrying tracking parameters; one dead link.
+    home_links = [(a.path + ("?utm_source=home&utm_medium=web" if i % 3 == 0 else ""), a.title)
+                  for i, a in enumerate(newest)]  # fmt: skip
+    home_links.append(("/ar/85699/مقال-محذوف", "مقال محذوف"))
+    w.write(
+        "/",
+        page(
+            site_title,
+            "",
+            '<header class="site-header"><nav class="main-menu"><a href="/ar/category/lebanon">لبنان</a> '
+            '<a href="/ar/category/world">العالم</a></nav></header>\n'
+            f"<main><h1>آخر الأخبار</h1>\n{link_list(home_links)}</main>",
+        ),
+    )
+    section = "/ar/category/lebanon"
+    pages = [section, f"{section}?page=2", f"{section}?page=3"]
+    chunks = [newest, middle[:8], middle[8:]]
+    for i, chunk in enumerate(chunks, start=1):
+        html = listing_page(chunk, "لبنان", pager(pages, i), encode="lower" if i > 1 else "raw")
+        if i == 1:
+            w.write(section, html)
+        else:
+            w.write(f"/ar/category/lebanon-page-{i}.html", html)
+            w.route(url=f"{section}?page={i}", file=f"ar/category/lebanon-page-{i}.html")
+    w.write("/ar/category/world", listing_page(newest[::2], "العالم"))
+    w.write(
+        "/robots.txt",
+        "User-agent: *\nDisallow: /admin/\n\n"
+        f"Sitemap: {w.url('/sitemap-news.xml')}\nSitemap: {w.url('/sitemap.xml')}\n",
+    )
+    w.write(
+        "/sitemap-news.xml",
+        urlset([(w.url(quote(a.path)), a) for a in newest], news="ليبانون تابلويد"),
+    )
+    months: dict[str, list[Article]] = {}
+    for a in oldest:
+        months.setdefault(a.published.strftime("%Y-%m"), []).append(a)
+    w.write("/sitemap.xml", sitemapindex([w.url(f"/sitemap-{m}.xml") for m in sorted(months)]))
+    for m, items in months.items():
+        w.write(f"/sitemap-{m}.xml", urlset([(w.url(quote(a.path)), a) for a in items]))
+    w.finish()
+
+
+# -- hoseinmortada: WordPress + Jannah -----------------------------------------------
+
+
+def build_hoseinmortada(seed: dict, pool: list[str]) -> None:
+    w = SiteWriter("www.hoseinmortada.com")
+    w.host_config = {
+        "gzip": True,
+        "headers": {
+            "Server": "nginx",
+            "Link": '<https://www.hoseinmortada.com/wp-json/>; rel="https://api.w.org/"',
+        },
+    }
+    site_name = "مركز سونار الإعلامي"
+    category = seed["category"]
+    cat_path = f"/category/{slugify(category)}/"
+    arts = make_articles("hoseinmortada", seed, pool)
+    for n, a in enumerate(sorted(arts, key=lambda a: a.published)):
+        a.ident = 41000 + n * 7
+        a.path = f"{a.published:%Y/%m/%d}/{slugify(a.title)}/"
+        a.path = "/" + a.path
+    newest, middle, oldest = partition(arts)
+    ticker = "مركز سونار الإعلامي، رؤية جديدة في مواكبة الإعلام الرقمي تابعونا على قناة اليوتيوب ليصلكم كل جديد"
+
+    for a in arts:
+        related = "\n".join(
+            f'<div class="related-item"><a href="{e(b.path)}" class="post-thumb"><img src="/wp-content/uploads/r{j}.jpg" alt=""></a></div>'
+            for j, b in enumerate(x for x in arts if x is not a)
+            if j < 3
+        )
+        html = page(
+            f"{a.title} - {site_name}",
+            f'<link rel="canonical" href="{e(w.url(quote(a.path)))}">\n'
+            f'<link rel="shortlink" href="{e(w.url(f"/?p={a.ident}"))}">\n'
+            '<link rel="alternate" type="application/rss+xml" title="الخلاصة" href="https://www.hoseinmortada.com/feed/">\n'
+            '<link rel="alternate" type="application/rss+xml" title="خلاصة التعليقات" href="https://www.hoseinmortada.com/comments/feed/">\n'
+            f'<meta property="og:title" content="{e(a.title)}">\n'
+            f'<meta property="article:published_time" content="{iso(a.published)}">\n'
+            f'<meta property="article:section" content="{e(category)}">\n',
+            f"""<div id="tie-container" class="site tie-container"><div id="tie-wrapper">
+<header id="theme-header" class="theme-header"><div id="top-nav" class="top-nav">
+<div class="breaking"><div class="breaking-news"><ul class="ticker"><li>{e(ticker)}</li></ul></div></div></div>
+<div class="main-nav"><a href="/"><img src="/wp-content/uploads/logo.png" alt=""></a></div></header>
+<div id="content" class="site-content container"><div class="main-content tie-col-md-8" role="main">
+<article id="the-post" class="container-wrapper post-content tie-standard">
+<header class="entry-header-outer"><div class="entry-header">
+<span class="post-cat-wrap"><a class="post-cat" href="{e(cat_path)}">{e(category)}</a></span>
+<h1 class="post-title entry-title">{e(a.title)}</h1>
+<div class="post-meta"><span class="date meta-item tie-icon"></span></div>
+</div></header>
+<div class="entry-content entry clearfix">
+{paragraphs_html(a)}
+</div>
+</article>
+<div id="related-posts" class="container-wrapper has-extra-post"><div class="mag-box-title the-global-title"><h3>مقالات ذات صلة</h3></div>
+<div class="related-posts-list">{related}</div></div>
+<div id="comments" class="comments-area"><div id="respond" class="comment-respond">
+<h3 id="reply-title" class="comment-reply-title">اترك تعليقاً</h3>
+<form action="/wp-comments-post.php" method="post" id="commentform"><textarea name="comment"></textarea></form></div></div>
+</div></div>
+<a id="go-to-top" class="go-to-top-button" href="#go-to-top"><span class="tie-icon-angle-up"></span><span class="screen-reader-text">زر الذهاب إلى الأعلى</span></a>
+</div></div>""",
+        )
+        w.write(a.path, html)
+        w.route(url=f"/?p={a.ident}", redirect=quote(a.path), status=301)
+
+    def listing(items: list[Article], heading: str, pages: list[str] | None, current: int) -> str:
+        links = []
+        for i, a in enumerate(items):
+            # Some themes link the short form; it redirects to the permalink.
+            href = f"/?p={a.ident}" if i % 4 == 1 else a.path
+            links.append((href, a.title))
+        return page(
+            f"{heading} - {site_name}",
+            '<link rel="alternate" type="application/rss+xml" title="الخلاصة" href="/feed/">\n'
+            '<link rel="alternate" type="application/rss+xml" title="خلاصة التعليقات" href="/comments/feed/">\n',
+            f'<div class="breaking-news"><ul class="ticker"><li>{e(ticker)}</li></ul></div>\n'
+            f"<main><h1>{e(heading)}</h1>\n{link_list(links)}\n{pager(pages, current) if pages else ''}</main>",
+        )
+
+    w.write("/", listing(newest, site_name, None, 1))
+    pages = [cat_path, f"{cat_path}page/2/", f"{cat_path}page/3/"]
+    for i, chunk in enumerate([newest, middle[:8], middle[8:]], start=1):
+        w.write(pages[i - 1], listing(chunk, category, pages, i))
+    w.write(
+        "/feed/",
+        rss(
+            site_name,
+            w.url("/"),
+            [(w.url(quote(a.path)), a, w.url(f"/?p={a.ident}")) for a in newest],
+        ),
+    )
+    w.route(url="/feed/", file="feed/index.html", content_type="application/rss+xml; charset=UTF-8")
+    w.write("/comments/feed/", rss(f"التعليقات على {site_name}", w.url("/"), []))
+    w.route(
+        url="/comments/feed/",
+        file="comments/feed/index.html",
+        content_type="application/rss+xml; charset=UTF-8",
+    )
+    w.write(
+        "/robots.txt",
+        "User-agent: *\nDisallow: /wp-admin/\nAllow: /wp-admin/admin-ajax.php\n\n"
+        f"Sitemap: {w.url('/wp-sitemap.xml')}\n",
+    )
+    w.write(
+        "/wp-sitemap.xml",
+        sitemapindex(
+            [w.url("/wp-sitemap-posts-post-1.xml"), w.url("/wp-sitemap-taxonomies-category-1.xml")]
+        ),
+    )
+    w.write(
+        "/wp-sitemap-posts-post-1.xml", urlset([(w.url(quote(a.path)), a) for a in newest + oldest])
+    )
+    w.write(
+        "/wp-sitemap-taxonomies-category-1.xml",
+        '<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"<url><loc>{e(w.url(quote(cat_path)))}</loc></url></urlset>\n",
+    )
+    w.finish()
+
+
+# -- hafryat: Drupal 7 -----------------------------------------------------------------
+
+
+def build_hafryat(seed: dict, pool: list[str]) -> None:
+    w = SiteWriter("hafryat.com")
+    w.host_config = {"headers": {"X-Generator": "Drupal 7 (http://drupal.org)"}}
+    arts = make_articles("hafryat", seed, pool)
+    for n, a in enumerate(sorted(arts, key=lambda a: a.published)):
+        a.ident = 60100 + n * 5
+        a.path = f"/node/{a.ident}"
+    seed_art = next(a for a in arts if a.seed)
+    # The seed's pull-quotes follow its 3rd and 8th paragraphs; others get one, repeating text.
+    seed_art.pullquotes = {2: seed["pullquotes_excluded"][0], 7: seed["pullquotes_excluded"][1]}
+    for a in arts:
+        if not a.seed:
+            a.pullquotes = {1: " ".join(a.paragraphs[1].split()[:12])}
+    newest, middle, oldest = partition(arts)
+    for a in middle[::2]:
+        a.alt_path = f"/ar{a.path}"  # linked with the language prefix only
+
+    for a in arts:
+        html = page(
+            f"{a.title} | حفريات",
+            f'<link rel="canonical" href="{e(w.url(a.path))}">\n'
+            f'<link rel="shortlink" href="{e(w.url(a.path))}">\n'
+            '<link rel="alternate" type="application/rss+xml" title="حفريات RSS" href="https://hafryat.com/rss.xml">\n'
+            f'<meta property="og:title" content="{e(a.title)}">\n',
+            f"""<div id="page" class="revija"><div id="header"><a href="/" title="الرئيسية" rel="home"><img src="/sites/default/files/logo.png" alt=""></a></div>
+<div class="page-title-block"><h1 class="page-title">{e(a.title)}</h1></div>
+<div id="main"><div id="content" class="column">
+<div id="node-{a.ident}" class="node node-article node-full">
+<h2 class="node-title">{e(a.title)}</h2>
+<div class="submitted"><span class="date-display-single">{a.published:%d/%m/%Y}</span></div>
+<div class="field field-name-body"><div class="field-items"><div class="field-item even">
+{paragraphs_html(a)}
+</div></div></div>
+</div></div></div>
+<div class="breadcrumb"><a href="/">الصفحة الرئيسية</a></div>
+</div>""",
+        )
+        w.write(a.path, html)
+        if a.alt_path:
+            w.route(url=a.alt_path, file=a.path.lstrip("/"))
+
+    def listing(items: list[Article], heading: str, pages: list[str] | None, current: int) -> str:
+        links = [(a.alt_path or a.path, a.title) for a in items]
+        return page(
+            f"{heading} | حفريات",
+            '<link rel="alternate" type="application/rss+xml" title="حفريات RSS" href="https://hafryat.com/rss.xml">\n',
+            f'<div class="breadcrumb"><a href="/">الصفحة الرئيسية</a></div>\n'
+            f'<div class="view view-{heading}"><h1>{e(heading)}</h1>\n{link_list(links)}\n'
+            f"{pager(pages, current) if pages else ''}</div>",
+        )
+
+    w.write("/", listing(newest, "حفريات", None, 1))
+    pages = ["/akhbar", "/akhbar?page=1", "/akhbar?page=2"]  # Drupal pages count from 0
+    for i, chunk in enumerate([newest, middle[:8], middle[8:]], start=1):
+        html = listing(chunk, "أخبار", pages, i)
+        if i == 1:
+            w.write("/akhbar", html)
+        else:
+            w.write(f"/akhbar-page-{i - 1}.html", html)
+            w.route(url=f"/akhbar?page={i - 1}", file=f"akhbar-page-{i - 1}.html")
+    w.write("/taqarir", listing(newest[1::3], "تقارير", None, 1))
+    # Overloaded at first: 503 with Retry-After, as a busy Drupal behind a cache does.
+    w.route(url="/taqarir", file="taqarir", fail_first=1, retry_after=1)
+    w.write(
+        "/rss.xml",
+        rss(
+            "حفريات",
+            w.url("/"),
+            [(w.url(a.path), a, f"{a.ident} at https://hafryat.com") for a in newest],
+        ),
+    )
+    w.route(url="/rss.xml", file="rss.xml", content_type="application/rss+xml; charset=utf-8")
+    w.write(
+        "/robots.txt",
+        "# robots.txt (Drupal 7)\nUser-agent: *\nCrawl-delay: 1\nDisallow: /admin/\nDisallow: /comment/reply/\n"
+        "Disallow: /filter/tips/\nDisallow: /node/add/\nDisallow: /search/\nDisallow: /user/\n"
+        f"Sitemap: {w.url('/sitemap.xml')}\n",
+    )
+    w.write("/sitemap.xml", urlset([(w.url(a.path), a) for a in newest + oldest]))
+    w.finish()
+
+
+# -- 001: unidentified custom CMS ------------------------------------------------------
+
+
+def build_custom_news(seed: dict, pool: list[str]) -> None:
+    w = SiteWriter("www.custom-news.example")
+    arts = make_articles("custom_news", seed, pool)
+    for n, a in enumerate(sorted(arts, key=lambda a: a.published)):
+        a.ident = 230400 + n * 11
+        a.path = f"/news/{a.ident}.html"
+    newest, middle, oldest = partition(arts)
+    for a in arts:
+        ld = json.dumps(
+            {"@context": "https://schema.org", "@type": "NewsArticle", "headline": a.title,
+             "datePublished": iso(a.published)},
+            ensure_ascii=False,
+        )  # fmt: skip
+        html = page(
+            a.title,
+            f'<script type="application/ld+json">{ld}</script>\n'
+            '<link rel="alternate" type="application/rss+xml" href="/rss.xml">\n',
+            f"""<div class="wrapper"><div class="logo"><a href="/"><img src="/img/logo.svg" alt=""></a></div>
+<div class="news-details">
+<h1 class="news-title">{e(a.title)}</h1>
+<div class="news-text">{"".join(f"<p>{e(p)}</p>" for p in a.paragraphs)}</div>
+<div class="share-bar"><span class="share-count">0</span></div>
+<div class="comments-box"><h4>التعليقات (0)</h4><div class="comments-list"></div></div>
+</div>
+<aside class="sidebar">
+<div class="most-read"><h3>الأكثر قراءة</h3><ul class="most-read-list" data-src="/api/most-read"></ul></div>
+<div class="tags-cloud"><h3>💡 أهم المواضيع</h3><div class="cloud" data-src="/api/tags"></div></div>
+<div class="cats-cloud"><h3>✨ أهم التصنيفات</h3><div class="cloud" data-src="/api/cats"></div></div>
+</aside></div>""",
+        )
+        w.write(a.path, html)
+
+    pages = ["/", "/?page=2", "/?page=3"]
+    for i, chunk in enumerate([newest, middle[:8], middle[8:]], start=1):
+        html = page(
+            "أخبار اليوم",
+            '<link rel="alternate" type="application/rss+xml" href="/rss.xml">\n',
+            f"<main><h1>آخر الأخبار</h1>\n{link_list([(a.path, a.title) for a in chunk])}\n{pager(pages, i)}</main>",
+        )
+        if i == 1:
+            w.write("/", html)
+        else:
+            w.write(f"/page-{i}.html", html)
+            w.route(url=f"/?page={i}", file=f"page-{i}.html")
+    w.write("/rss.xml", rss("أخبار اليوم", w.url("/"), [(w.url(a.path), a, None) for a in newest]))
+    w.route(url="/rss.xml", file="rss.xml", content_type="application/rss+xml; charset=utf-8")
+    w.write("/robots.txt", f"User-agent: *\nDisallow: /api/\nSitemap: {w.url('/sitemap.xml')}\n")
+    w.write("/sitemap.xml", sitemapindex([w.url("/sitemap-1.xml")]))
+    w.write("/sitemap-1.xml", urlset([(w.url(a.path), a) for a in newest + oldest]))
+    w.finish()
+
+
+# -- 003: WordPress auto-blog, English-locale theme -----------------------------------
+
+
+def build_repost_blog(seed: dict, pool: list[str]) -> None:
+    w = SiteWriter("www.repost-blog.example")
+    arts = make_articles("repost_blog", seed, pool)
+    seed_art = next(a for a in arts if a.seed)
+    # The seed's subheads are paragraphs of their own in gold; render them as <h2>.
+    subheads = set(seed["subheads_kept_in_text"])
+    paragraphs, heads = [], {}
+    for p in seed_art.paragraphs:
+        if p in subheads:
+            heads[len(paragraphs)] = p
+        else:
+            paragraphs.append(p)
+    seed_art.paragraphs, seed_art.subheads = paragraphs, heads
+    for n, a in enumerate(sorted(arts, key=lambda a: a.published)):
+        a.ident = 5100 + n
+        a.path = f"/{slugify(a.title)}/"
+    newest, middle, oldest = partition(arts)
+    for a in arts:
+        html = page(
+            f"{a.title} | أخبار – Repost Blog",
+            f'<link rel="canonical" href="{e(w.url(quote(a.path)))}">\n'
+            '<link rel="alternate" type="application/atom+xml" title="Repost Blog &raquo; Feed" href="/feed/atom/">\n'
+            f'<meta property="article:published_time" content="{iso(a.published)}">\n',
+            f"""<div id="page" class="site"><header id="masthead" class="site-header"><p class="site-title"><a href="/" rel="home">Repost Blog</a></p></header>
+<div id="content" class="site-content"><main id="main" class="site-main">
+<article id="post-{a.ident}" class="post-{a.ident} post type-post status-publish">
+<header class="entry-header"><h1 class="entry-title">{e(a.title)} | أخبار</h1>
+<div class="entry-meta"><span class="posted-on"></span> | <span class="byline"></span></div></header>
+<div class="entry-content">
+{paragraphs_html(a)}
+<p><a href="https://www.aljazeera.net/news/{a.ident}" target="_blank" rel="noopener">Source link</a></p>
+</div>
+<footer class="entry-footer"><span class="comments-link"><a href="{e(a.path)}#respond">Leave a Comment</a></span></footer>
+</article></main></div></div>""",
+            dir_="ltr",
+            lang="en-US",
+        )
+        w.write(a.path, html)
+
+    pages = ["/", "/page/2/", "/page/3/"]
+    for i, chunk in enumerate([newest, middle[:8], middle[8:]], start=1):
+        w.write(
+            pages[i - 1],
+            page(
+                "Repost Blog",
+                '<link rel="alternate" type="application/atom+xml" href="/feed/atom/">\n',
+                f"<main>{link_list([(a.path, a.title) for a in chunk])}\n{pager(pages, i)}</main>",
+                dir_="ltr",
+                lang="en-US",
+            ),
+        )
+    w.write(
+        "/feed/atom/", atom("Repost Blog", w.url("/"), [(w.url(quote(a.path)), a) for a in newest])
+    )
+    w.route(
+        url="/feed/atom/",
+        file="feed/atom/index.html",
+        content_type="application/atom+xml; charset=UTF-8",
+    )
+    w.write("/robots.txt", "User-agent: *\nDisallow: /wp-admin/\n")
+    w.write("/wp-sitemap.xml", sitemapindex([w.url("/wp-sitemap-posts-post-1.xml")]))
+    w.write(
+        "/wp-sitemap-posts-post-1.xml", urlset([(w.url(quote(a.path)), a) for a in newest + oldest])
+    )
+    w.finish()
+
+
+EXTRA_SITES = """\
+# Sites served by the bundled mirror but not in arshif's registry: the two
+# unidentified seed templates, on .example hosts. They are added the way a user
+# adds any site: `arshif crawl --sites mirror-extra-sites.toml` or ARSHIF_SITES.
+
+[sites.custom_news]
+name = "Custom news CMS (seed 001)"
+domains = ["www.custom-news.example"]
+# No feeds or sitemaps given: the feed is found through <link rel="alternate">,
+# the sitemaps through robots.txt.
+article_urls = ['^/news/\\d+\\.html$']
+listing_urls = ['^/(?:\\?page=\\d+)?$']
+cleanup = ["//*[contains(@class, 'comments-box')]", "//*[contains(@class, 'share-bar')]", "//aside"]
+
+[sites.repost_blog]
+cms = "wordpress"
+domains = ["www.repost-blog.example"]
+feeds = ["/feed/atom/"]
+"""
+
+
+def main() -> None:
+    gold = json.loads(GOLD.read_text(encoding="utf-8"))
+    by_prefix = {k[:3]: v for k, v in gold.items()}
+    pool = all_paragraphs(gold)
+    readme = (
+        (OUT / "README.md").read_text(encoding="utf-8") if (OUT / "README.md").exists() else None
+    )
+    if OUT.exists():
+        shutil.rmtree(OUT)
+    OUT.mkdir(parents=True)
+    if readme:
+        (OUT / "README.md").write_text(readme, encoding="utf-8")
+    build_lebanontab(by_prefix["000"], pool)
+    build_custom_news(by_prefix["001"], pool)
+    build_hoseinmortada(by_prefix["002"], pool)
+    build_repost_blog(by_prefix["003"], pool)
+    build_hafryat(by_prefix["004"], pool)
+    (OUT / "extra-sites.toml").write_text(EXTRA_SITES, encoding="utf-8")
+    count = sum(1 for p in OUT.rglob("*") if p.is_file())
+    print(f"mirror written to {OUT} ({count} files)")
+
+
+if __name__ == "__main__":
+    main()
