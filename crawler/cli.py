@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
 from archive.cli import data_option
 from archive.sites import SiteConfigError
-from archive.store import DataDirError
+from archive.store import DataDirError, check_data_dir
 from crawler.runner import SiteResult, run_crawls, select_sites
 
 # The demo crawls arshif's own mirror on loopback: no delay is owed to it.
@@ -34,11 +35,20 @@ def _crawl(
         sites = select_sites(keys, sites_files)
     except SiteConfigError as e:
         raise click.ClickException(str(e)) from None
-    overrides = {"LOG_LEVEL": "INFO" if verbose else "WARNING", **overrides}
+    try:
+        check_data_dir(data_dir)
+    except DataDirError as e:
+        raise click.ClickException(str(e)) from None
     click.echo(
         f"crawling {len(sites)} site(s) into {data_dir}: {', '.join(s.key for s in sites)}",
         err=True,
     )
+    if not verbose:
+        # The terminal gets progress and the summary; Scrapy's full log goes to a file.
+        log_file = data_dir / "logs" / f"crawl-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.log"
+        log_file.parent.mkdir(exist_ok=True)
+        overrides = {"LOG_FILE": str(log_file), "LOG_LEVEL": "INFO", **overrides}
+        click.echo(f"full log: {log_file}", err=True)
 
     def done(result: SiteResult) -> None:
         click.echo(f"  done: {result.line()}", err=True)
@@ -52,7 +62,7 @@ def _crawl(
 
 
 def _report(results: list[SiteResult]) -> None:
-    click.echo(f"{'site':<16} {'status':<12} {'':>5} summary")
+    click.echo("summary:")
     for result in results:
         click.echo(result.line())
     failed = [r.key for r in results if r.failed]
@@ -87,7 +97,7 @@ sites_option = click.option(
     metavar="NAME=VALUE",
     help="Override a Scrapy setting.",
 )
-@click.option("-v", "--verbose", is_flag=True, help="Log Scrapy's progress (INFO) to stderr.")
+@click.option("-v", "--verbose", is_flag=True, help="Scrapy's log on stderr instead of DATA/logs/.")
 def crawl(
     keys: tuple[str, ...],
     data_dir: Path,
@@ -118,7 +128,7 @@ def _env_sites() -> list[Path]:
 
 @click.command()
 @data_option
-@click.option("-v", "--verbose", is_flag=True, help="Log Scrapy's progress (INFO) to stderr.")
+@click.option("-v", "--verbose", is_flag=True, help="Scrapy's log on stderr instead of DATA/logs/.")
 def demo(data_dir: Path, verbose: bool) -> None:
     """Serve the bundled offline mirror and crawl every mirror site into the archive.
 

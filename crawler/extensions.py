@@ -24,15 +24,16 @@ def run_figures(stats: dict, reason: str) -> RunFigures:
         for k, v in stats.items()
         if k.startswith(_EXCEPTION_PREFIX) and not k.endswith("IgnoreRequest")
     }
-    server_errors = sum(v for code, v in by_status.items() if code.startswith("5"))
-    errors = sum(error_kinds.values()) + server_errors
+    # An error is a request given up after its retries, or a page that broke
+    # extraction; a 503 that succeeded on retry is not one, nor is a 404.
+    errors = stats.get("retry/max_reached", 0) + stats.get("arshif/extract_errors", 0)
     responses = stats.get("arshif/warc_responses", 0)
     articles = stats.get("arshif/articles_saved", 0)
     if reason != "finished":
         status = "failed"
     elif responses == 0:
-        status = "unreachable" if errors else "empty"
-    elif errors or stats.get("arshif/extract_errors"):
+        status = "unreachable" if error_kinds or errors else "empty"
+    elif errors:
         status = "partial"
     else:
         status = "ok"

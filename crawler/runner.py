@@ -111,6 +111,7 @@ def run_crawls(
             crawler.signals.connect(
                 lambda key=site.key: on_site_done(result_for(key)),
                 signal=signals.engine_stopped,
+                weak=False,  # a lambda: nothing else holds it
             )
         process.crawl(crawler)
     process.start()
