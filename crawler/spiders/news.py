@@ -47,8 +47,8 @@ class NewsSpider(Spider):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # Canonical URLs of articles requested this run (issue: in the DB later).
-        self._articles: set[str] = set()
+        # Canonical URL of each article requested this run -> what every source said of it.
+        self._articles: dict[str, dict[str, Any]] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NewsSpider:
@@ -72,9 +72,10 @@ class NewsSpider(Spider):
             self.crawler.stats.inc_value("arshif/offsite_skipped")
             return None
         if kind == "article":
-            if url in self._articles:
+            known = url in self._articles
+            self._merge_hints(url, hints or {})
+            if known:
                 return None
-            self._articles.add(url)
         callback = {
             "feed": self.parse_xml,
             "sitemap": self.parse_xml,
@@ -86,8 +87,20 @@ class NewsSpider(Spider):
             callback=callback,
             errback=self.on_error,
             priority=_PRIORITY[kind],
-            meta={"arshif_kind": kind, "arshif_depth": depth, "arshif_hints": hints or {}},
+            meta={"arshif_kind": kind, "arshif_depth": depth},
         )
+
+    def _merge_hints(self, url: str, hints: dict[str, Any]) -> dict[str, Any]:
+        """Keep what every source said of an article: the first word on each field wins,
+        and ``sources`` lists them all (a news sitemap's date is kept even when a listing
+        page led to the article first)."""
+        merged = self._articles.setdefault(url, {"sources": []})
+        source = hints.get("source")
+        if source and source not in merged["sources"]:
+            merged["sources"].append(source)
+        for key, value in hints.items():
+            merged.setdefault(key, value)
+        return merged
 
     async def start(self) -> AsyncIterator[Request]:
         discovery = self.site.discovery
@@ -165,7 +178,15 @@ class NewsSpider(Spider):
             canonical = canonicalize(declared, response.url)
             if self.site.owns(canonical):
                 url = canonical
-        self._articles.add(url)
+        # The article may have been requested under another URL: a short link that
+        # redirected here, or an alias whose page names this canonical URL.
+        fetched = canonicalize(response.url)
+        requested = [canonicalize(u) for u in response.meta.get("redirect_urls", [])]
+        discovery = self._articles.get(url) or self._merge_hints(url, {})
+        for alias in [*requested, fetched]:
+            if alias != url:
+                self._merge_hints(url, self._articles.get(alias, {}))
+                discovery.setdefault("aliases", []).append(alias)
         pointer = response.meta.get("arshif_warc")
         content_type = response.headers.get(b"Content-Type")
         yield ArticlePage(
@@ -177,7 +198,7 @@ class NewsSpider(Spider):
             fetched=response.meta.get("arshif_fetched") or datetime.now(UTC).isoformat(),
             warc=pointer,
             capture_id=response.meta.get("arshif_capture_id"),
-            discovery=response.meta.get("arshif_hints") or {},
+            discovery=discovery,
         )
 
     def on_error(self, failure: Failure) -> None:

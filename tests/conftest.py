@@ -1,0 +1,67 @@
+"""Shared fixtures: the offline mirror on loopback and crawls run against it.
+
+Crawls run in subprocesses (Twisted's reactor cannot restart in one process),
+through the mirror proxy, so every test crawl uses real sockets and never the
+internet.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mirror import BUNDLED, EXTRA_SITES
+from mirror.server import MirrorServer
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLD = json.loads((ROOT / "tests" / "golden" / "gold.json").read_text(encoding="utf-8"))
+BIN = Path(sys.executable).parent
+
+
+def crawl_env(proxy: str | None, **extra: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if "proxy" not in k.lower() and not k.startswith("ARSHIF_")
+    }
+    if proxy:
+        env |= {"HTTPS_PROXY": proxy, "HTTP_PROXY": proxy}
+    return env | extra
+
+
+def run(
+    args: list[str], env: dict[str, str], cwd: Path = ROOT, timeout: int = 300
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def mirror_proxy() -> Iterator[str]:
+    server = MirrorServer(BUNDLED)
+    yield server.start_in_thread()
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def demo_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An archive built the way a user builds one: `arshif demo`."""
+    data = tmp_path_factory.mktemp("demo") / "data"
+    result = run([str(BIN / "arshif"), "demo", "--data", str(data)], crawl_env(None))
+    assert result.returncode == 0, result.stdout + result.stderr
+    return data
+
+
+@pytest.fixture(scope="session")
+def gold() -> dict:
+    return GOLD
+
+
+@pytest.fixture(scope="session")
+def extra_sites() -> Path:
+    return EXTRA_SITES

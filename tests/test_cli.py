@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from archive.cli import cli
+from mirror import BUNDLED
+
+
+@pytest.fixture()
+def runner():
+    return CliRunner()
+
+
+def test_every_command_has_help_with_an_example(runner):
+    top = runner.invoke(cli, ["--help"])
+    assert top.exit_code == 0
+    for name in ["crawl", "demo", "mirror", "serve"]:
+        assert name in top.output
+    for args in (["crawl"], ["demo"], ["serve"], ["mirror", "serve"], ["mirror", "path"]):
+        result = runner.invoke(cli, [*args, "--help"])
+        assert result.exit_code == 0 and "Example" in result.output, args
+
+
+def test_mirror_path(runner):
+    result = runner.invoke(cli, ["mirror", "path"])
+    assert result.exit_code == 0 and result.output.strip() == str(BUNDLED)
+
+
+def error_line(result) -> str:
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert result.exit_code != 0
+    assert len(lines) == 1, result.output
+    assert "Traceback" not in result.output
+    return lines[0]
+
+
+def test_unknown_site_is_one_line(runner, tmp_path):
+    line = error_line(runner.invoke(cli, ["crawl", "--data", str(tmp_path), "nosuch"]))
+    assert "unknown site 'nosuch'" in line and "hafryat" in line
+
+
+def test_bad_site_entry_is_one_line(runner, tmp_path):
+    sites = tmp_path / "mine.toml"
+    sites.write_text(
+        '[sites.mine]\ncms = "wordpress"\ndomains = ["ok.example"]\nlisting_depth = "deep"\n'
+    )
+    line = error_line(runner.invoke(cli, ["crawl", "--data", str(tmp_path), "--sites", str(sites)]))
+    assert "site 'mine'" in line and "field 'listing_depth'" in line and str(sites) in line
+
+
+def test_unwritable_data_directory_is_one_line(runner, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    line = error_line(runner.invoke(cli, ["crawl", "--data", str(blocker / "data"), "hafryat"]))
+    assert "data directory" in line and str(blocker / "data") in line
+
+
+def test_serve_without_an_archive_says_what_to_do(runner, tmp_path):
+    line = error_line(runner.invoke(cli, ["serve", "--data", str(tmp_path)]))
+    assert "no archive" in line and "arshif demo" in line
+
+
+def test_archive_library_imports_neither_scrapy_nor_twisted():
+    code = (
+        "import sys, archive, archive.cli, archive.sites, archive.urls, archive.discovery, archive.warc,"
+        " archive.db, archive.store, archive.extract, mirror.layout, mirror.server;"
+        " bad = [m for m in sys.modules if m.split('.')[0] in ('scrapy', 'twisted')];"
+        " print(bad); sys.exit(1 if bad else 0)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

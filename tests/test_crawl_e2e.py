@@ -1,0 +1,254 @@
+"""End-to-end: crawls of the offline mirror over loopback sockets, checked against the archive."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import socket
+import sqlite3
+import zlib
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from warcio.archiveiterator import ArchiveIterator
+
+from tests.conftest import BIN, ROOT, crawl_env, run
+
+pytestmark = pytest.mark.e2e
+
+
+def query(data: Path, sql: str, *params) -> list[tuple]:
+    with sqlite3.connect(data / "archive.db") as db:
+        return db.execute(sql, params).fetchall()
+
+
+def sha1(data: bytes) -> str:
+    return "sha1:" + base64.b32encode(hashlib.sha1(data).digest()).decode()
+
+
+def open_record(data: Path, filename: str, offset: int):
+    """The open file, and an iterator over its records from offset on."""
+    f = (data / "warc" / filename).open("rb")
+    f.seek(offset)
+    return f, iter(ArchiveIterator(f))
+
+
+def test_demo_archives_every_mirror_site(demo_archive):
+    counts = dict(query(demo_archive, "SELECT site, count(*) FROM articles GROUP BY site"))
+    assert set(counts) == {"lebanontab", "hoseinmortada", "hafryat", "custom_news", "repost_blog"}
+    assert all(n >= 30 for n in counts.values()), counts
+    runs = query(demo_archive, "SELECT site, status, articles FROM crawl_runs")
+    assert {status for _, status, _ in runs} == {"ok"}, runs
+
+
+def test_seed_articles_are_in_the_archive(demo_archive, gold):
+    known = [g for g in gold.values() if g["known_url"]]
+    assert known, "gold.json names at least one real URL"
+    for entry in known:
+        from archive.urls import canonicalize
+
+        rows = query(
+            demo_archive,
+            "SELECT title FROM articles WHERE url = ?",
+            canonicalize(entry["known_url"]),
+        )
+        assert rows, f"seed {entry['seed']} not archived at its real URL"
+    texts = [t for (t,) in query(demo_archive, "SELECT text FROM articles")]
+    for entry in gold.values():
+        # Every seed article, whatever its site: its body paragraphs are in one archived text.
+        needles = [p.replace("\xa0", " ").split()[:12] for p in entry["text_paragraphs"][1:4]]
+        hits = [
+            t
+            for t in texts
+            if all(" ".join(n) in " ".join(t.replace("\xa0", " ").split()) for n in needles)
+        ]
+        assert hits, f"seed {entry['seed']} not found in the archive"
+
+
+def test_every_article_points_at_its_response_record(demo_archive):
+    rows = query(
+        demo_archive,
+        "SELECT url, fetched_url, warc_filename, warc_offset, warc_length, warc_record_id, payload_digest"
+        " FROM articles",
+    )
+    assert len(rows) >= 150
+    for url, fetched_url, filename, offset, length, record_id, digest in rows:
+        f, records = open_record(demo_archive, filename, offset)
+        with f:
+            record = next(records)
+            assert record.rec_type == "response", url
+            assert record.rec_headers.get_header("WARC-Record-ID") == record_id
+            assert record.rec_headers.get_header("WARC-Target-URI") == fetched_url
+            payload = record.raw_stream.read()
+            assert (
+                record.rec_headers.get_header("WARC-Payload-Digest") == digest == sha1(payload)
+            ), url
+        # warc_length bytes from warc_offset are exactly one whole gzip member: the record.
+        with (demo_archive / "warc" / filename).open("rb") as raw:
+            raw.seek(offset)
+            member = zlib.decompressobj(31)
+            text = member.decompress(raw.read(length))
+        assert member.eof and not member.unused_data and text.startswith(b"WARC/1.1\r\n"), url
+
+
+def test_every_warc_file_passes_warcio_check_and_starts_with_warcinfo(demo_archive):
+    files = sorted((demo_archive / "warc").glob("*.warc.gz"))
+    assert {f.name.split("-")[0] for f in files} == {
+        "lebanontab", "hoseinmortada", "hafryat", "custom_news", "repost_blog",
+    }  # fmt: skip
+    result = run([str(BIN / "warcio"), "check", *map(str, files)], crawl_env(None))
+    assert result.returncode == 0, result.stdout + result.stderr
+    for path in files:
+        with path.open("rb") as f:
+            first = next(iter(ArchiveIterator(f)))
+            assert first.rec_type == "warcinfo"
+            info = first.content_stream().read().decode()
+            assert "software: arshif/" in info and "robots: obey" in info
+
+
+def test_gzip_served_pages_are_stored_as_gzip(demo_archive):
+    rows = query(
+        demo_archive,
+        "SELECT warc_filename, warc_offset FROM articles WHERE site = 'hoseinmortada'",
+    )
+    gzipped = 0
+    for filename, offset in rows:
+        f, records = open_record(demo_archive, filename, offset)
+        with f:
+            record = next(records)
+            if record.http_headers.get_header("Content-Encoding") == "gzip":
+                assert record.raw_stream.read()[:2] == b"\x1f\x8b"
+                gzipped += 1
+    assert gzipped == len(rows) > 0
+
+
+def test_every_kind_of_exchange_is_captured(demo_archive):
+    kinds = {(k, s) for k, s in query(demo_archive, "SELECT DISTINCT kind, status FROM captures")}
+    for expected in [("robots", 200), ("feed", 200), ("sitemap", 200), ("listing", 200),
+                     ("article", 200), ("article", 301), ("article", 404), ("listing", 503)]:  # fmt: skip
+        assert expected in kinds, expected
+    # every capture with a response has its WARC record
+    missing = query(
+        demo_archive, "SELECT url FROM captures WHERE status IS NOT NULL AND warc_offset IS NULL"
+    )
+    assert missing == []
+
+
+def test_retry_after_is_honoured(demo_archive):
+    rows = query(
+        demo_archive,
+        "SELECT status, fetched FROM captures WHERE url = 'https://hafryat.com/taqarir' ORDER BY id",
+    )
+    assert [s for s, _ in rows] == [503, 200]
+    waited = datetime.fromisoformat(rows[1][1]) - datetime.fromisoformat(rows[0][1])
+    assert waited.total_seconds() >= 1.0  # the mirror asked for Retry-After: 1
+
+
+def test_request_records_keep_the_query_string_and_an_honest_user_agent(demo_archive):
+    filename, offset = query(
+        demo_archive,
+        "SELECT warc_filename, warc_offset FROM captures WHERE url = 'https://hafryat.com/akhbar?page=1'",
+    )[0]
+    f, records = open_record(demo_archive, filename, offset)
+    with f:
+        response = next(records)
+        response_id = response.rec_headers.get_header("WARC-Record-ID")
+        request = next(records)
+    assert request.rec_type == "request"
+    line = f"{request.http_headers.protocol} {request.http_headers.statusline}"
+    assert line == "GET /akhbar?page=1 HTTP/1.1"
+    assert request.http_headers.get_header("User-Agent").startswith("arshif/")
+    assert request.rec_headers.get_header("WARC-Concurrent-To") == response_id
+
+
+def test_articles_are_found_by_every_discovery_path(demo_archive):
+    discovery = [json.loads(d) for (d,) in query(demo_archive, "SELECT discovery FROM articles")]
+    sources = {source for d in discovery for source in d["sources"]}
+    assert {"rss", "atom", "sitemap", "news-sitemap", "listing"} <= sources
+    news = [d for d in discovery if "news-sitemap" in d["sources"]]
+    assert news and all(d.get("title") and d.get("published") for d in news)
+    later_pages = [
+        d for d in discovery if d.get("source") == "listing" and "page" in d.get("listing", "")
+    ]
+    assert len(later_pages) >= 5 * 15  # the 15 per site that only listing pages 2+ link
+
+
+def test_one_row_per_article_despite_aliases_and_short_links(demo_archive):
+    aliases = query(
+        demo_archive,
+        "SELECT count(*) FROM articles WHERE fetched_url LIKE 'https://hafryat.com/ar/node/%'",
+    )
+    assert aliases[0][0] > 0
+    assert query(
+        demo_archive, "SELECT count(*) FROM articles WHERE url LIKE 'https://hafryat.com/ar/%'"
+    ) == [(0,)]
+    assert query(demo_archive, "SELECT count(*) FROM articles WHERE url LIKE '%?p=%'") == [(0,)]
+    fetched = query(
+        demo_archive,
+        "SELECT url, count(*) FROM captures WHERE kind = 'article' AND status = 200 GROUP BY url HAVING count(*) > 1",
+    )
+    assert fetched == []
+
+
+def test_scrapy_crawl_through_the_proxy(mirror_proxy, tmp_path):
+    """The README's command: arshif mirror serve, then scrapy crawl hafryat with the proxy exported."""
+    env = crawl_env(mirror_proxy, ARSHIF_DATA_DIR=str(tmp_path), ARSHIF_LOG_LEVEL="WARNING")
+    result = run([str(BIN / "scrapy"), "crawl", "hafryat", "-s", "DOWNLOAD_DELAY=0"], env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert query(tmp_path, "SELECT count(*) FROM articles WHERE site = 'hafryat'")[0][0] >= 30
+    assert query(tmp_path, "SELECT status FROM crawl_runs") == [("ok",)]
+
+
+def test_unreachable_sites_end_with_a_summary_and_nonzero_exit(tmp_path):
+    with socket.socket() as s:  # a loopback port nothing listens on: every connection is refused
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    result = run(
+        [str(BIN / "arshif"), "crawl", "--data", str(tmp_path)], crawl_env(dead), timeout=180
+    )
+    assert result.returncode == 1
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output
+    for key in ["lebanontab", "hoseinmortada", "hafryat"]:
+        assert any(
+            line.startswith(key) and "unreachable" in line for line in result.stdout.splitlines()
+        ), key
+    assert "3 of 3 site(s) failed" in result.stderr
+    assert list((tmp_path / "logs").glob("crawl-*.log"))  # details kept for the operator
+
+
+def test_scrapy_crawl_errors_are_one_clear_line(tmp_path):
+    env = crawl_env(None, ARSHIF_DATA_DIR=str(tmp_path))
+    unknown = run([str(BIN / "scrapy"), "crawl", "nosuch"], env)
+    assert unknown.returncode == 2 and "Traceback" not in unknown.stderr
+    assert (
+        "error: unknown site 'nosuch'; known sites: lebanontab, hoseinmortada, hafryat"
+        in unknown.stderr
+    )
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    env["ARSHIF_DATA_DIR"] = str(blocker / "data")
+    unwritable = run([str(BIN / "scrapy"), "crawl", "hafryat"], env)
+    assert unwritable.returncode == 2 and "Traceback" not in unwritable.stderr
+    assert f"error: data directory {blocker / 'data'}: cannot create it" in unwritable.stderr
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[sites.hafryat]\nlanguage = 7\n")
+    env |= {"ARSHIF_DATA_DIR": str(tmp_path), "ARSHIF_SITES": str(bad)}
+    broken = run([str(BIN / "scrapy"), "list"], env)
+    assert broken.returncode == 2 and "Traceback" not in broken.stderr
+    assert "site 'hafryat', field 'language'" in broken.stderr
+
+
+def test_scrapy_list_includes_user_sites(extra_sites):
+    result = run(
+        [str(BIN / "scrapy"), "list"], crawl_env(None, ARSHIF_SITES=str(extra_sites)), cwd=ROOT
+    )
+    assert result.stdout.split() == [
+        "custom_news",
+        "hafryat",
+        "hoseinmortada",
+        "lebanontab",
+        "repost_blog",
+    ]

@@ -1,0 +1,194 @@
+"""Spider, middleware and extension logic on hand-made responses (no network, no reactor)."""
+
+from __future__ import annotations
+
+import gzip
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import pytest
+from scrapy import Request
+from scrapy.exceptions import UsageError
+from scrapy.http import HtmlResponse, Response, XmlResponse
+from scrapy.settings import Settings
+from scrapy.utils.test import get_crawler
+from warcio.archiveiterator import ArchiveIterator
+
+from archive.sites import load_registry
+from crawler.extensions import run_figures
+from crawler.items import ArticlePage
+from crawler.middlewares import WarcCaptureMiddleware, retry_after_seconds
+from crawler.spiderloader import SiteSpiderLoader
+from crawler.spiders.news import spider_class_for
+
+REGISTRY = load_registry()
+
+
+def spider_for(key: str, **settings):
+    cls = spider_class_for(REGISTRY[key])
+    crawler = get_crawler(cls, settings_dict=settings)
+    crawler.spider = cls.from_crawler(crawler)
+    return crawler.spider
+
+
+def html(url: str, body: str, **meta) -> HtmlResponse:
+    request = Request(url, meta={"arshif_depth": 0, **meta})
+    return HtmlResponse(url, body=body.encode(), encoding="utf-8", request=request)
+
+
+def test_listing_yields_articles_and_next_pages_within_depth():
+    spider = spider_for("hafryat")
+    body = """<a href="/node/1">1</a><a href="/ar/node/2?utm_source=x">2</a><a href="/user/login">u</a>
+    <a href="https://elsewhere.example/node/3">off-site</a><a href="/akhbar?page=1">next</a>
+    <link rel="alternate" type="application/rss+xml" href="/taxonomy/term/5/feed">"""
+    out = list(spider.parse_listing(html("https://hafryat.com/akhbar", body)))
+    by_kind = {(r.meta["arshif_kind"], r.url) for r in out}
+    assert by_kind == {
+        ("article", "https://hafryat.com/node/1"),
+        ("article", "https://hafryat.com/ar/node/2"),
+        ("listing", "https://hafryat.com/akhbar?page=1"),
+    }  # the feed matches the Drupal preset's exclude rule (/feed$), so it is not fetched
+    again = list(spider.parse_listing(html("https://hafryat.com/taqarir", body)))
+    assert {r.meta["arshif_kind"] for r in again} == {"listing"}  # articles: once per run
+    fresh = spider_for("hafryat")
+    deep = list(
+        fresh.parse_listing(html("https://hafryat.com/akhbar?page=3", body, arshif_depth=3))
+    )
+    assert {r.meta["arshif_kind"] for r in deep} == {"article"}  # pagination stops at the depth
+
+
+def test_listing_autodiscovers_feeds():
+    spider = spider_for("lebanontab")
+    body = '<link rel="alternate" type="application/rss+xml" href="/rss.xml">'
+    (feed,) = spider.parse_listing(html("https://www.lebanontab.com/", body))
+    assert feed.meta["arshif_kind"] == "feed" and feed.url == "https://www.lebanontab.com/rss.xml"
+
+
+def test_sitemap_index_and_news_sitemap():
+    spider = spider_for("lebanontab")
+    index = b"""<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+    <sitemap><loc>https://www.lebanontab.com/sitemap-2022-09.xml</loc></sitemap>
+    <sitemap><loc>https://evil.example/sitemap.xml</loc></sitemap></sitemapindex>"""
+    out = list(spider.parse_xml(XmlResponse("https://www.lebanontab.com/sitemap.xml", body=index)))
+    assert [(r.meta["arshif_kind"], r.url) for r in out] == [
+        ("sitemap", "https://www.lebanontab.com/sitemap-2022-09.xml")
+    ]
+    news = """<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"
+    xmlns:news="http://www.google.com/schemas/sitemap-news/0.9"><url><loc>https://www.lebanontab.com/ar/9/خبر</loc>
+    <news:news><news:publication_date>2022-09-14</news:publication_date><news:title>خبر</news:title></news:news>
+    </url><url><loc>https://www.lebanontab.com/ar/category/lebanon</loc></url></urlset>""".encode()
+    listing = html("https://www.lebanontab.com/", '<a href="/ar/9/خبر">خبر</a>')
+    (article,) = spider.parse_listing(listing)  # found on a listing first ...
+    sitemap = XmlResponse("https://www.lebanontab.com/sitemap-news.xml", body=news)
+    assert not list(spider.parse_xml(sitemap))  # ... so not requested twice ...
+    (item,) = spider.parse_article(html(article.url, "<html><body><p>x</p></body></html>"))
+    # ... and the news sitemap's word is kept all the same.
+    assert item.discovery["sources"] == ["listing", "news-sitemap"]
+    assert item.discovery["published"] == "2022-09-14" and item.discovery["title"] == "خبر"
+
+
+def test_article_honours_rel_canonical_on_site_only():
+    spider = spider_for("hafryat")
+    page = '<html><head><link rel="canonical" href="https://hafryat.com/node/7"></head><body>x</body></html>'
+    (item,) = spider.parse_article(html("https://hafryat.com/ar/node/7", page))
+    assert isinstance(item, ArticlePage)
+    assert (
+        item.url == "https://hafryat.com/node/7"
+        and item.fetched_url == "https://hafryat.com/ar/node/7"
+    )
+    assert spider.make_request("https://hafryat.com/node/7", "article") is None  # already have it
+    foreign = '<html><head><link rel="canonical" href="https://aljazeera.example/x"></head></html>'
+    (item,) = spider.parse_article(html("https://hafryat.com/node/8", foreign))
+    assert item.url == "https://hafryat.com/node/8"
+
+
+def test_warc_capture_keeps_the_compressed_body(tmp_path):
+    spider = spider_for("hoseinmortada", ARSHIF_DATA_DIR=str(tmp_path))
+    crawler = spider.crawler
+    middleware = WarcCaptureMiddleware.from_crawler(crawler)
+    crawler.stats.open_spider()
+    import asyncio
+
+    asyncio.run(middleware.spider_opened(spider))
+    page = "<html><body>مقال</body></html>".encode()
+    wire = gzip.compress(page, mtime=0)
+    request = Request("https://www.hoseinmortada.com/?p=5&x=1", meta={"arshif_kind": "article"})
+    request.headers[b"User-Agent"] = b"arshif/test"
+    middleware.process_request(request)
+    response = Response(
+        request.url,
+        status=200,
+        headers={"Content-Type": "text/html; charset=UTF-8", "Content-Encoding": "gzip"},
+        body=wire,
+        request=request,
+        protocol="HTTP/1.1",
+    )
+    assert middleware.process_response(request, response) is response
+    pointer = request.meta["arshif_warc"]
+    middleware.spider_closed(spider)
+    with (tmp_path / "warc" / pointer.filename).open("rb") as f:
+        f.seek(pointer.offset)
+        records = iter(ArchiveIterator(f))
+        record = next(records)
+        assert record.rec_type == "response"
+        assert record.http_headers.get_header("Content-Encoding") == "gzip"
+        assert record.raw_stream.read() == wire
+        request_record = next(records)
+    assert request_record.rec_type == "request"
+    http = request_record.http_headers
+    assert f"{http.protocol} {http.statusline}" == "GET /?p=5&x=1 HTTP/1.1"
+    assert request_record.rec_headers.get_header("WARC-Concurrent-To") == pointer.record_id
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(b"120", 120.0), (None, None), (b"soon", None), (b"", None)],
+)
+def test_retry_after_seconds(value, expected):
+    assert retry_after_seconds(value) == expected
+
+
+def test_retry_after_http_date():
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    later = format_datetime(now + timedelta(seconds=30), usegmt=True).encode()
+    assert retry_after_seconds(later, now=now) == 30.0
+    assert (
+        retry_after_seconds(
+            format_datetime(now - timedelta(hours=1), usegmt=True).encode(), now=now
+        )
+        == 0.0
+    )
+
+
+def test_run_figures_tell_unreachable_from_partial_and_ok():
+    unreachable = run_figures(
+        {
+            "downloader/exception_type_count/scrapy.exceptions.CannotResolveHostError": 8,
+            "retry/max_reached": 2,
+        },
+        "finished",
+    )
+    assert unreachable.status == "unreachable" and unreachable.error_kinds == {
+        "CannotResolveHostError": 8
+    }
+    retried_ok = {
+        "arshif/warc_responses": 5,
+        "downloader/response_status_count/503": 1,
+        "retry/count": 1,
+    }
+    assert run_figures(retried_ok, "finished").status == "ok"
+    assert run_figures(retried_ok | {"retry/max_reached": 1}, "finished").status == "partial"
+    assert run_figures(retried_ok, "warc_unavailable").status == "failed"
+
+
+def test_spider_loader_errors_are_usage_errors(tmp_path):
+    bad = tmp_path / "sites.toml"
+    bad.write_text('[sites.x]\ndomains = ["bad host"]\n')
+    with pytest.raises(UsageError, match="site 'x', field 'domains'"):
+        SiteSpiderLoader(Settings({"ARSHIF_SITES": str(bad)})).list()
+    loader = SiteSpiderLoader(Settings({"ARSHIF_DATA_DIR": str(tmp_path / "d")}))
+    assert loader.list() == ["lebanontab", "hoseinmortada", "hafryat"]
+    with pytest.raises(UsageError, match="unknown site 'nosuch'"):
+        loader.load("nosuch")
+    assert loader.load("hafryat").name == "hafryat"
+    assert loader.find_by_request(Request("https://hafryat.com/node/1")) == ["hafryat"]

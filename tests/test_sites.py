@@ -1,0 +1,143 @@
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from archive.sites import PageKind, SiteConfigError, compile_cleanup_rule, load_registry
+from mirror import BUNDLED, EXTRA_SITES
+
+REGISTRY = load_registry(EXTRA_SITES)
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "sites.toml"
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def test_bundled_registry_lists_the_three_sites():
+    registry = load_registry()
+    assert list(registry) == ["lebanontab", "hoseinmortada", "hafryat"]
+    assert registry["hoseinmortada"].cms == "wordpress"
+    assert registry["hafryat"].domains == ("hafryat.com",)
+
+
+def test_wordpress_site_in_three_lines(tmp_path):
+    path = write(
+        tmp_path,
+        """
+        [sites.newsblog]
+        cms = "wordpress"
+        domains = ["news.example.org"]
+    """,
+    )
+    site = load_registry(path)["newsblog"]
+    assert site.discovery.feeds == ("https://news.example.org/feed/",)
+    assert site.discovery.sitemaps == ("https://news.example.org/wp-sitemap.xml",)
+    assert site.classify("https://news.example.org/2024/01/02/a-story/") is PageKind.ARTICLE
+    assert site.classify("https://news.example.org/?p=12") is PageKind.ARTICLE
+    assert site.classify("https://news.example.org/category/x/page/2/") is PageKind.LISTING
+    assert site.classify("https://news.example.org/feed/") is None
+    assert site.classify("https://elsewhere.example.org/2024/01/02/a-story/") is None
+
+
+def test_user_file_overrides_a_bundled_site_field_by_field(tmp_path):
+    path = write(
+        tmp_path,
+        """
+        [sites.hafryat]
+        listing_depth = 1
+        [sites.hafryat.politeness]
+        delay = 5
+    """,
+    )
+    site = load_registry(path)["hafryat"]
+    assert site.discovery.listing_depth == 1
+    assert site.politeness.scrapy_settings() == {"DOWNLOAD_DELAY": 5.0}
+    assert site.cms == "drupal"  # the rest of the bundled entry stays
+
+
+@pytest.mark.parametrize(
+    ("entry", "field", "problem"),
+    [
+        ("domains = []", "domains", "non-empty list"),
+        ('domains = ["not a host"]', "domains", "not a host name"),
+        ('domains = ["a.example"]\ncms = "joomla"', "cms", "unknown preset"),
+        (
+            'domains = ["a.example"]\narticle_urls = ["(unclosed"]',
+            "article_urls",
+            "not a regular expression",
+        ),
+        (
+            'domains = ["a.example"]\nfeeds = ["https://other.example/feed"]',
+            "feeds",
+            "not on the site's domains",
+        ),
+        ('domains = ["a.example"]\nlisting_depth = -1', "listing_depth", "whole number"),
+        ('domains = ["a.example"]\ncleanup = ["div[[["]', "cleanup", "not a valid"),
+        (
+            'domains = ["a.example"]\narticle_urls = ["^/a/"]\npoliteness = { concurrency = 0 }',
+            "politeness",
+            "concurrency",
+        ),
+        ('domains = ["a.example"]', "article_urls", "non-empty list"),
+    ],
+)
+def test_bad_entry_names_site_and_field(tmp_path, entry, field, problem):
+    path = write(tmp_path, "[sites.broken]\n" + entry + "\n")
+    with pytest.raises(SiteConfigError) as info:
+        load_registry(path)
+    message = str(info.value)
+    assert "site 'broken'" in message and f"field '{field}'" in message and problem in message
+    assert str(path) in message
+    assert "\n" not in message
+
+
+def test_unknown_field_suggests_the_right_one(tmp_path):
+    path = write(tmp_path, '[sites.x]\ndomians = ["a.example"]\n')
+    with pytest.raises(
+        SiteConfigError, match=r"unknown field 'domians' \(did you mean 'domains'\?\)"
+    ):
+        load_registry(path)
+
+
+def test_unknown_site_key_lists_known_sites():
+    with pytest.raises(
+        SiteConfigError, match=r"unknown site 'hafryt' \(did you mean 'hafryat'\?\)"
+    ):
+        load_registry().select(["hafryt"])
+
+
+def test_missing_and_malformed_files(tmp_path):
+    with pytest.raises(SiteConfigError, match="sites file not found"):
+        load_registry(tmp_path / "nope.toml")
+    with pytest.raises(SiteConfigError, match="not valid TOML"):
+        load_registry(write(tmp_path, "[sites.x\n"))
+
+
+def test_cleanup_rules_accept_css_and_xpath():
+    assert compile_cleanup_rule("//div[@id='x']") == "//div[@id='x']"
+    assert "latest-videos" in compile_cleanup_rule("section.latest-videos")
+
+
+# One test over every registered site (bundled and the mirror's extra ones), in
+# the manner of Kingfisher Collect: a site is only data, so the data must hold.
+@pytest.mark.parametrize("key", list(REGISTRY))
+def test_every_site_has_a_mirror_whose_article_urls_it_recognises(key):
+    site = REGISTRY[key]
+    folder = BUNDLED / site.domains[0]
+    assert folder.is_dir(), f"{key}: no mirror folder {folder}"
+    assert (folder / "robots.txt").is_file()
+    pages = [p for p in folder.rglob("*") if p.is_file() and p.suffix in ("", ".html")]
+    articles = []
+    for page in pages:
+        rel = page.relative_to(folder).as_posix()
+        url = f"https://{site.domains[0]}/" + (
+            rel[: -len("index.html")] if rel.endswith("index.html") else rel
+        )
+        if site.classify(url) is PageKind.ARTICLE:
+            articles.append(url)
+    assert len(articles) >= 30, f"{key}: only {len(articles)} article pages in its mirror"
+    assert site.classify(site.home) is not PageKind.ARTICLE

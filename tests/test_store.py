@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from archive import db as schema
+from archive.sites import load_registry
+from archive.store import Archive, DataDirError, RunFigures, check_data_dir
+from archive.warc import WarcPointer
+
+SITE = load_registry()["hafryat"]
+POINTER = WarcPointer(
+    "hafryat-x.warc.gz", 120, 900, "<urn:uuid:1>", "sha1:ABC", "2026-01-01T00:00:00Z"
+)
+
+
+def article(**kw) -> dict:
+    row = {
+        "url": "https://hafryat.com/node/1",
+        "site": "hafryat",
+        "title": "عنوان",
+        "text": "نص",
+        "published": "2020-11-01",
+        "language": "ar",
+        "fetched_url": "https://hafryat.com/ar/node/1",
+        "fetched": "2026-01-01T00:00:00+00:00",
+        "warc_filename": POINTER.filename,
+        "warc_offset": POINTER.offset,
+        "warc_length": POINTER.length,
+        "warc_record_id": POINTER.record_id,
+        "payload_digest": POINTER.payload_digest,
+        "discovery": {"source": "rss"},
+    }
+    return row | kw
+
+
+def test_new_database_is_migrated_to_the_current_version():
+    archive = Archive.in_memory()
+    assert archive.db.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION
+    assert {"sites", "crawl_runs", "captures", "articles"} <= set(archive.db.table_names())
+    columns = {c.name for c in archive.db.table("articles").columns}
+    assert {
+        "url",
+        "site",
+        "title",
+        "text",
+        "published",
+        "language",
+        "warc_filename",
+        "warc_offset",
+    } <= columns
+
+
+def test_migrate_is_idempotent_and_refuses_newer_schemas(tmp_path):
+    path = tmp_path / "a.db"
+    first = schema.connect(path)
+    assert schema.migrate(first) == 0
+    first.execute(f"PRAGMA user_version = {schema.SCHEMA_VERSION + 1}")
+    first.close()
+    with pytest.raises(schema.ArchiveSchemaError, match="newer than this arshif"):
+        schema.connect(path)
+
+
+def test_file_archive_uses_wal(tmp_path):
+    archive = Archive.open(tmp_path / "data")
+    assert archive.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert (tmp_path / "data" / "warc").is_dir()
+
+
+def test_runs_captures_and_articles():
+    archive = Archive.in_memory()
+    run_id = archive.start_run(SITE)
+    capture = archive.add_capture(
+        run_id=run_id, site="hafryat", url="https://hafryat.com/node/1", kind="article",
+        status=200, fetched="2026-01-01T00:00:00+00:00", pointer=POINTER,
+    )  # fmt: skip
+    archive.save_article(article(capture_id=capture, run_id=run_id))
+    archive.save_article(article(title="عنوان معدل", capture_id=capture, run_id=run_id))
+    assert archive.article_count() == 1 == archive.article_count("hafryat")
+    row = archive.db.execute("SELECT title, discovery, warc_offset FROM articles").fetchone()
+    assert row[0] == "عنوان معدل" and json.loads(row[1]) == {"source": "rss"} and row[2] == 120
+    archive.finish_run(
+        run_id, RunFigures(status="ok", responses=1, articles=1, by_status={"200": 1})
+    )
+    run = archive.run(run_id)
+    assert run["status"] == "ok" and json.loads(run["by_status"]) == {"200": 1} and run["finished"]
+
+
+def test_article_needs_a_known_site():
+    archive = Archive.in_memory()
+    with pytest.raises(sqlite3.IntegrityError):
+        archive.save_article(article(site="nowhere"))
+
+
+def test_data_dir_errors_are_one_clear_line(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(DataDirError) as info:
+        check_data_dir(blocker / "data")
+    assert str(blocker / "data") in str(info.value) and "\n" not in str(info.value)
