@@ -7,7 +7,7 @@ DATA   ?= data
 PORT   ?= 8001
 SITES  ?=
 
-.PHONY: setup test lint demo crawl serve mirror bench clean
+.PHONY: setup test lint demo crawl serve mirror clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)

@@ -74,7 +74,9 @@ def serve(data_dir: Path, port: int) -> None:
         raise click.ClickException(f"no archive at {db}: run `arshif demo` or `arshif crawl` first")
     from datasette import cli as datasette_cli
 
-    args = ["serve", "-i", str(db), "--host", "127.0.0.1", "--port", str(port)]
+    # Not -i (immutable): that would ignore the WAL and miss a crawl in progress.
+    # Datasette reads a mutable database through mode=ro connections.
+    args = ["serve", str(db), "--host", "127.0.0.1", "--port", str(port)]
     click.echo(f"serving {db} at http://127.0.0.1:{port}/ (Ctrl-C to stop)", err=True)
     datasette_cli.cli.main(args=args, prog_name="datasette", standalone_mode=True)
 
