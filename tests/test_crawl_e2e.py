@@ -136,6 +136,14 @@ def test_every_kind_of_exchange_is_captured(demo_archive):
     assert missing == []
 
 
+def test_robots_txt_is_obeyed(demo_archive):
+    rows = query(
+        demo_archive,
+        "SELECT status, error, warc_filename FROM captures WHERE url LIKE 'https://www.lebanontab.com/ar/99999/%'",
+    )
+    assert rows == [(None, "IgnoreRequest: Forbidden by robots.txt", None)]
+
+
 def test_retry_after_is_honoured(demo_archive):
     rows = query(
         demo_archive,
@@ -194,11 +202,25 @@ def test_one_row_per_article_despite_aliases_and_short_links(demo_archive):
 
 def test_scrapy_crawl_through_the_proxy(mirror_proxy, tmp_path):
     """The README's command: arshif mirror serve, then scrapy crawl hafryat with the proxy exported."""
-    env = crawl_env(mirror_proxy, ARSHIF_DATA_DIR=str(tmp_path), ARSHIF_LOG_LEVEL="WARNING")
+    contact = "https://archive.example.org/contact"
+    env = crawl_env(
+        mirror_proxy,
+        ARSHIF_DATA_DIR=str(tmp_path),
+        ARSHIF_LOG_LEVEL="WARNING",
+        ARSHIF_CONTACT=contact,
+    )
     result = run([str(BIN / "scrapy"), "crawl", "hafryat", "-s", "DOWNLOAD_DELAY=0"], env)
     assert result.returncode == 0, result.stderr[-3000:]
     assert query(tmp_path, "SELECT count(*) FROM articles WHERE site = 'hafryat'")[0][0] >= 30
     assert query(tmp_path, "SELECT status FROM crawl_runs") == [("ok",)]
+    (warc,) = (tmp_path / "warc").glob("hafryat-*.warc.gz")
+    with warc.open("rb") as f:
+        agents = {
+            r.http_headers.get_header("User-Agent")
+            for r in ArchiveIterator(f)
+            if r.rec_type == "request"
+        }
+    assert agents == {f"arshif/0.1.0 (news archive crawler; +{contact})"}
 
 
 def test_unreachable_sites_end_with_a_summary_and_nonzero_exit(tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from pathlib import Path
 
 import pytest
 from scrapy import Request
@@ -192,3 +193,16 @@ def test_spider_loader_errors_are_usage_errors(tmp_path):
         loader.load("nosuch")
     assert loader.load("hafryat").name == "hafryat"
     assert loader.find_by_request(Request("https://hafryat.com/node/1")) == ["hafryat"]
+
+
+def test_politeness_is_the_default():
+    from crawler.runner import project_settings
+
+    settings = project_settings(Path("data"))
+    assert settings.getbool("ROBOTSTXT_OBEY") and settings.getbool("AUTOTHROTTLE_ENABLED")
+    assert settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN") == 2
+    assert settings.getfloat("DOWNLOAD_DELAY") >= 1.0
+    assert {429, 503} <= set(settings.getlist("RETRY_HTTP_CODES"))
+    assert settings["DOWNLOADER_MIDDLEWARES"]["crawler.middlewares.WarcCaptureMiddleware"] > 600
+    site = REGISTRY["lebanontab"]
+    assert spider_class_for(site).custom_settings == {"CONCURRENT_REQUESTS_PER_DOMAIN": 1}

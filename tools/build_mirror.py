@@ -320,7 +320,8 @@ def build_lebanontab(seed: dict, pool: list[str]) -> None:
     # Home: the newest, some links carrying tracking parameters; one dead link.
     home_links = [(a.path + ("?utm_source=home&utm_medium=web" if i % 3 == 0 else ""), a.title)
                   for i, a in enumerate(newest)]  # fmt: skip
-    home_links.append(("/ar/85699/مقال-محذوف", "مقال محذوف"))
+    home_links.append(("/ar/85699/مقال-محذوف", "مقال محذوف"))  # 404: deleted
+    home_links.append(("/ar/99999/مقال-للمشتركين", "مقال للمشتركين"))  # robots.txt forbids it
     w.write(
         "/",
         page(
@@ -344,7 +345,7 @@ def build_lebanontab(seed: dict, pool: list[str]) -> None:
     w.write("/ar/category/world", listing_page(newest[::2], "العالم"))
     w.write(
         "/robots.txt",
-        "User-agent: *\nDisallow: /admin/\n\n"
+        "User-agent: *\nDisallow: /admin/\nDisallow: /ar/99999/\n\n"
         f"Sitemap: {w.url('/sitemap-news.xml')}\nSitemap: {w.url('/sitemap.xml')}\n",
     )
     w.write(
