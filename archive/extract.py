@@ -8,6 +8,8 @@ out, no network, no database.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from datetime import date, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import trafilatura
@@ -38,6 +40,23 @@ def decode_html(body: bytes, content_type: str | None = None) -> str:
     """The page as text: the HTTP charset first, then the page's own declaration, then UTF-8."""
     _, text = html_to_unicode(content_type, body)
     return text
+
+
+def iso_date(value: str | None) -> str | None:
+    """A feed's or sitemap's date (ISO 8601 or RFC 822) as ISO 8601, or None."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    try:
+        if len(text) == 10:  # a date alone stays a date
+            return date.fromisoformat(text).isoformat()
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).isoformat()
+    except ValueError:
+        pass
+    try:
+        return parsedate_to_datetime(text).isoformat()
+    except (TypeError, ValueError):
+        return None
 
 
 def _page_language(text: str) -> str | None:
@@ -74,7 +93,7 @@ def extract_article(
         site=site.key if site else None,
         title=data.get("title") or hints.get("title"),
         text=data.get("text"),
-        published=data.get("date") or hints.get("published"),
+        published=data.get("date") or iso_date(hints.get("published")),
         language=_page_language(text) or (site.language if site else None),
         description=data.get("description"),
         extractor=EXTRACTOR,

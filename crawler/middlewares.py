@@ -7,6 +7,7 @@ import platform
 from datetime import UTC, datetime
 from importlib.metadata import version
 from typing import Self
+from urllib.parse import urlsplit
 
 import scrapy
 from scrapy import Request, Spider, signals
@@ -116,7 +117,7 @@ class WarcCaptureMiddleware:
         if self.writer is None or self.archive is None:
             raise IgnoreRequest(f"{request.url}: no WARC writer, response not kept")
         started = request.meta.get("arshif_started") or datetime.now(UTC)
-        host = request.headers.get(b"Host") or (response.url.split("/")[2].encode("latin-1"))
+        host = request.headers.get(b"Host") or urlsplit(request.url).netloc.encode("latin-1")
         exchange = HttpExchange(
             url=request.url,
             method=request.method,

@@ -85,14 +85,12 @@ def run_crawls(
     before = archive.db.execute("SELECT coalesce(max(id), 0) FROM crawl_runs").fetchone()[0]
 
     def result_for(key: str) -> SiteResult:
-        row = archive.db.execute(
-            "SELECT * FROM crawl_runs WHERE site = ? AND id > ? ORDER BY id DESC LIMIT 1",
-            [key, before],
-        ).fetchone()
-        if row is None:
+        runs = archive.db.table("crawl_runs").rows_where(
+            "site = ? AND id > ?", [key, before], order_by="id DESC", limit=1
+        )
+        run = next(iter(runs), None)
+        if run is None:
             return SiteResult(key, "failed", message="the crawl did not start")
-        cols = [d[0] for d in archive.db.execute("SELECT * FROM crawl_runs LIMIT 0").description]
-        run = dict(zip(cols, row, strict=True))
         return SiteResult(
             key=key,
             status=run["status"],

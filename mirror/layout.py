@@ -27,7 +27,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urljoin
+from urllib.parse import quote, unquote, urljoin
 
 CONFIG_NAME = "_mirror.toml"
 _TYPES = {
@@ -181,6 +181,4 @@ def _text(status: int, message: str) -> Answer:
 
 
 def _ascii_url(url: str) -> str:
-    from urllib.parse import quote
-
     return quote(url, safe=":/?#[]@!$&'()*+,;=%-._~")
