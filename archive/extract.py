@@ -1,24 +1,43 @@
-"""Extraction: the HTML of an article page, its URL and its site's rules, into an article record.
+"""Extraction: an article page's bytes, its URL and its site's rules, into an article record.
 
-This is the one place trafilatura is called, and the one function both the
-live crawl and re-extraction from WARC use. It is pure: bytes in, a record
-out, no network, no database.
+The one place trafilatura is called, and the one function both the live crawl
+and re-extraction from WARC use. Pure: bytes in, a record out; no network, no
+database. The steps, each in its own module:
+
+1. decode the bytes (``encoding``: windows-1256 and ISO-8859-6 included);
+2. read the metadata the page declares (``metadata``: JSON-LD, meta tags);
+3. choose the title and find its heading;
+4. remove furniture (``cleanup``): the site's rules, then common widgets;
+5. find the page's own date line near the title (``dates``), now that no
+   widget is left to offer a date; drop it, the bylines and the title headings;
+6. drop pull-quotes that repeat the body and lines that are only a short link;
+7. let trafilatura take the text of what is left.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import re
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from email.utils import parsedate_to_datetime
+from functools import cache
 from typing import Any
 
 import trafilatura
-from lxml import html as lxml_html
-from w3lib.encoding import html_to_unicode
+from lxml import etree, html
 
+from archive import __version__
+from archive.cleanup import Cleaner, is_lead
+from archive.dates import FoundDate, normalize, parse_date, parse_iso
+from archive.encoding import decode_html
+from archive.metadata import PageMetadata, read_metadata, title_segments
 from archive.sites import Site
 
-EXTRACTOR = f"trafilatura-{trafilatura.__version__}"
+ENGINE = f"arshif-{__version__}+trafilatura-{trafilatura.__version__}"
+_DATE_LINE_MAX = 160  # characters: longer blocks are prose that mentions a date, not a date line
+_NEAR_TITLE = 800  # characters of text after the title in which the date line must stand
+_ARABIC = re.compile("[\u0600-\u06ff]")
+_LETTER = re.compile(r"[^\W\d_]")
 
 
 @dataclass(frozen=True)
@@ -28,18 +47,22 @@ class ArticleRecord:
     title: str | None
     text: str | None
     published: str | None
-    language: str | None
-    description: str | None
-    extractor: str
+    modified: str | None = None
+    authors: list[str] = field(default_factory=list)
+    language: str | None = None
+    category: str | None = None
+    tags: list[str] = field(default_factory=list)
+    description: str | None = None
+    canonical_url: str | None = None
+    image: str | None = None
+    word_count: int = 0
+    encoding: str | None = None
+    extractor: str = ENGINE
+    extraction_path: str = ""
+    date_source: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def decode_html(body: bytes, content_type: str | None = None) -> str:
-    """The page as text: the HTTP charset first, then the page's own declaration, then UTF-8."""
-    _, text = html_to_unicode(content_type, body)
-    return text
 
 
 def iso_date(value: str | None) -> str | None:
@@ -47,25 +70,168 @@ def iso_date(value: str | None) -> str | None:
     text = (value or "").strip()
     if not text:
         return None
-    try:
-        if len(text) == 10:  # a date alone stays a date
-            return date.fromisoformat(text).isoformat()
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).isoformat()
-    except ValueError:
-        pass
+    parsed = parse_iso(text)
+    if parsed is not None and (len(text) <= 10 or isinstance(parsed, datetime)):
+        return parsed.isoformat()
     try:
         return parsedate_to_datetime(text).isoformat()
     except (TypeError, ValueError):
         return None
 
 
-def _page_language(text: str) -> str | None:
-    try:
-        doc = lxml_html.document_fromstring(text.encode("utf-8"))
-    except (ValueError, lxml_html.etree.ParserError):
+def parse_page(text: str) -> html.HtmlElement:
+    # lxml refuses str input that carries an XML encoding declaration: hand it UTF-8 bytes.
+    parser = html.HTMLParser(encoding="utf-8", remove_comments=True)
+    return html.document_fromstring(text.encode("utf-8", "surrogatepass"), parser=parser)
+
+
+def _site_names(meta: PageMetadata, site: Site | None) -> set[str]:
+    names = {meta.site_name or ""}
+    if site is not None:
+        names |= {site.name, site.key, *(part.strip() for part in re.split(r"[()]", site.name))}
+    return {normalize(n).lower() for n in names if n and n.strip()}
+
+
+def clean_title(title: str, site_names: set[str]) -> str:
+    """The title without site name or short section suffixes ("… | أخبار", "… - Site")."""
+    segments = title_segments(title)
+    if len(segments) < 2:
+        return title.strip()
+    kept = [s for s in segments if normalize(s).lower() not in site_names]
+    while len(kept) > 1 and len(kept[-1].split()) <= 2 < len(kept[0].split()):
+        kept.pop()  # a short trailing label: a section or the site
+    if len(kept) == len(segments):
+        return title.strip()  # nothing recognisable as a suffix: keep the title whole
+    return " ".join(kept).strip() if kept else title.strip()
+
+
+def choose_title(meta: PageMetadata, site: Site | None) -> str | None:
+    names = _site_names(meta, site)
+    cleaned = [clean_title(t, names) for t in meta.title_candidates]
+    cleaned = [t for t in cleaned if normalize(t).lower() not in names]
+    if not cleaned:
         return None
-    lang = (doc.get("lang") or doc.get("xml:lang") or "").strip()
-    return lang.split("-")[0].lower() or None
+    # A title two sources agree on beats any single one; otherwise the first in order.
+    counts: dict[str, int] = {}
+    for t in cleaned:
+        counts[normalize(t)] = counts.get(normalize(t), 0) + 1
+    return max(cleaned, key=lambda t: (counts[normalize(t)], -cleaned.index(t)))
+
+
+def title_headings(
+    tree: html.HtmlElement, title: str | None, site_names: set[str]
+) -> list[etree._Element]:
+    if not title:
+        return []
+    wanted = normalize(title)
+    return [
+        h
+        for h in tree.iter("h1", "h2", "h3")
+        if normalize(clean_title(h.text_content(), site_names)) == wanted
+    ]
+
+
+def _text_after(start: etree._Element) -> list[etree._Element]:
+    """Elements after start in document order, while the text they add stays near it."""
+    out, seen_chars, after = [], 0, False
+    for el in start.getroottree().iter():
+        if el is start:
+            after = True
+            continue
+        if not after or not isinstance(el.tag, str):
+            continue
+        if start in el.iterancestors():
+            continue
+        out.append(el)
+        seen_chars += len((el.text or "").strip()) + len((el.tail or "").strip())
+        if seen_chars > _NEAR_TITLE:
+            break
+    return out
+
+
+def find_date_line(
+    tree: html.HtmlElement, anchor: etree._Element | None, now: datetime | None
+) -> tuple[FoundDate, etree._Element] | None:
+    """The page's own date line: the first short block near the title that is a date."""
+    if anchor is None:
+        body = tree.find("body")
+        anchor = body if body is not None else tree
+        candidates = list(anchor.iter())[:400]
+    else:
+        # The title's header block first (a date may sit above the title), then what follows.
+        header = anchor.getparent()
+        while (
+            header is not None
+            and len(header.text_content()) < 300
+            and header.getparent() is not None
+        ):
+            header = header.getparent()
+        candidates = [
+            *(el for el in (header.iter() if header is not None else []) if el is not anchor),
+            *_text_after(anchor),
+        ]
+    for el in candidates:
+        if not isinstance(el.tag, str) or el.tag in ("p", "blockquote"):
+            continue  # a paragraph that mentions a date is not a date line
+        text = " ".join(el.text_content().split())
+        if not text or len(text) > _DATE_LINE_MAX:
+            continue
+        found = parse_date(text, now=now)
+        if found is not None:
+            # The smallest element that still holds the whole date.
+            for child in el.iterdescendants():
+                child_text = " ".join(child.text_content().split())
+                if (
+                    isinstance(child.tag, str)
+                    and child_text
+                    and parse_date(child_text, now=now) == found
+                ):
+                    el = child
+            return found, el
+    return None
+
+
+def find_lead(anchor: etree._Element | None) -> etree._Element | None:
+    """The standfirst printed near the title, which extractors tend to drop with the header."""
+    if anchor is None:
+        return None
+    for el in _text_after(anchor)[:20]:
+        if isinstance(el.tag, str) and is_lead(el) and len(el.text_content().strip()) >= 20:
+            return el
+    return None
+
+
+def _mostly_date(el: etree._Element, found: FoundDate) -> bool:
+    rest = normalize(el.text_content()).replace(normalize(found.text), " ")
+    words = [w for w in re.split(r"[\s:|،,\-/]+", rest) if w]
+    return len(words) <= 3  # a weekday, a label ("نشر في") or a place name may stand beside it
+
+
+@cache
+def _langid() -> Any:
+    import py3langid  # loads its model: once, and only when language detection is needed
+
+    return py3langid
+
+
+# Letters other Arabic-script languages use and Arabic does not: their absence
+# settles "Arabic" without running the statistical model.
+_NON_ARABIC_LETTERS = re.compile("[پچژگکیٹڈڑںہےۓ]")
+
+
+def detect_language(text: str, fallback: str | None) -> str | None:
+    sample = " ".join(text.split())[:3000]
+    if len(sample) < 40:
+        return fallback
+    letters = len(_LETTER.findall(sample))
+    arabic_script = len(_ARABIC.findall(sample))
+    if letters and arabic_script / letters > 0.6 and len(_NON_ARABIC_LETTERS.findall(sample)) < 3:
+        return "ar"
+    return _langid().classify(sample)[0]
+
+
+def _iso(value: date | datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
 
 
 def extract_article(
@@ -74,27 +240,79 @@ def extract_article(
     site: Site | None = None,
     *,
     content_type: str | None = None,
-    hints: dict[str, str] | None = None,
+    hints: dict[str, Any] | None = None,
+    fetched: datetime | None = None,
 ) -> ArticleRecord:
-    """Extract the article in body (the page's bytes, already content-decoded) found at url."""
-    text = decode_html(body, content_type)
-    doc = trafilatura.bare_extraction(
-        text,
-        url=url,
-        with_metadata=True,
-        include_comments=False,
-        include_tables=True,
-        prune_xpath=None,
-    )
+    """Extract the article in body (the page's bytes, content-decoded) found at url."""
     hints = hints or {}
-    data: dict[str, Any] = doc.as_dict() if doc is not None else {}
+    text_html, encoding = decode_html(body, content_type)
+    tree = parse_page(text_html)
+    meta = read_metadata(tree, url)
+    names = _site_names(meta, site)
+    title = choose_title(meta, site) or hints.get("title")
+    headings = title_headings(tree, title, names)
+
+    cleaner = Cleaner(tree, protect=headings[:1])
+    if site is not None:
+        cleaner.site_rules(site.cleanup)
+    cleaner.common()
+    anchor = headings[0] if headings else None
+    line = find_date_line(tree, anchor, fetched)
+    lead = find_lead(anchor)
+    cleaner.drop([lead] if lead is not None else [], "lead")
+    cleaner.meta_blocks()
+    cleaner.drop(headings, "title")
+    if line is not None and _mostly_date(line[1], line[0]):
+        cleaner.drop([line[1]], "date-line")
+    cleaner.repeated_quotes()
+    cleaner.link_lines()
+
+    doc = trafilatura.bare_extraction(
+        tree, url=url, with_metadata=False, include_comments=False, include_tables=True, fast=True
+    )
+    path = "site-rules" if site is not None and site.cleanup else "generic"
+    raw = doc.text if doc is not None and doc.text else ""
+    if not raw:
+        raw = "\n".join(" ".join(p.text_content().split()) for p in tree.iter("p"))
+        path = "fallback-paragraphs"
+    wanted = normalize(title) if title else None
+    paragraphs = [p for p in (" ".join(line_.split()) for line_ in raw.splitlines()) if p]
+    if lead is not None:
+        standfirst = " ".join(lead.text_content().split())
+        if standfirst and standfirst not in paragraphs:
+            paragraphs.insert(0, standfirst)
+    paragraphs = [p for p in paragraphs if normalize(p) != wanted]
+    text = "\n\n".join(paragraphs) or None
+
+    published, date_source = meta.published, meta.published_source
+    modified = meta.modified
+    if line is not None:
+        found = line[0]
+        if found.kind == "modified":
+            modified = modified or found.value
+        elif published is None:
+            published, date_source = found.value, f"page:{found.calendar}"
+    if published is None and (hinted := iso_date(hints.get("published"))):
+        published, date_source = parse_iso(hinted), f"hint:{hints.get('source', 'discovery')}"
+
     return ArticleRecord(
         url=url,
         site=site.key if site else None,
-        title=data.get("title") or hints.get("title"),
-        text=data.get("text"),
-        published=data.get("date") or iso_date(hints.get("published")),
-        language=_page_language(text) or (site.language if site else None),
-        description=data.get("description"),
-        extractor=EXTRACTOR,
+        title=title,
+        text=text,
+        published=_iso(published),
+        modified=_iso(modified),
+        authors=meta.authors,
+        language=detect_language(
+            text or title or "", meta.html_lang or (site.language if site else None)
+        ),
+        category=meta.category,
+        tags=meta.tags,
+        description=meta.description,
+        canonical_url=meta.canonical,
+        image=meta.image,
+        word_count=len(text.split()) if text else 0,
+        encoding=encoding,
+        extraction_path=path,
+        date_source=date_source,
     )

@@ -28,6 +28,7 @@ from urllib.parse import quote
 ROOT = Path(__file__).resolve().parent.parent
 GOLD = ROOT / "tests" / "golden" / "gold.json"
 OUT = ROOT / "mirror" / "bundled"
+TRUTH_FILE = ROOT / "tests" / "golden" / "mirror-truth.json"
 N_ARTICLES = 34
 FEED_N, LISTING_END = 10, 25
 
@@ -190,6 +191,40 @@ def paragraphs_html(a: Article, pullquote_class: str = "pull-quote") -> str:
     return "\n".join(parts)
 
 
+TRUTH: list[dict[str, object]] = []
+TRUTH_EXTRA: dict[str, str] = {}  # article key -> codec, for the single-byte pages
+
+
+def _fits(text: str, codec: str) -> bool:
+    try:
+        text.encode(codec)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def truth(w: SiteWriter, site: str, articles: list[Article]) -> None:
+    """Record what extraction must find in each article page (tests and the quality script)."""
+    for a in articles:
+        paragraphs = []
+        for i, p in enumerate(a.paragraphs):
+            if i in a.subheads:
+                paragraphs.append(a.subheads[i])
+            paragraphs.append(p)
+        TRUTH.append(
+            {
+                "site": site,
+                "url": w.url(quote(a.path)),
+                "file": f"{w.host}/{a.path.lstrip('/')}" + ("index.html" if a.path.endswith("/") else ""),
+                "seed": a.seed,
+                "title": a.title,
+                "published": a.published.date().isoformat(),
+                "text_paragraphs": paragraphs,
+                "encoding": TRUTH_EXTRA.get(a.key, "utf-8"),
+            }
+        )
+
+
 class SiteWriter:
     def __init__(self, host: str) -> None:
         self.host = host
@@ -265,9 +300,25 @@ def build_lebanontab(seed: dict, pool: list[str]) -> None:
         a.path = f"/ar/{a.ident}/{slugify(a.title)}"
     assert seed_art.path == "/ar/85755/" + seed["known_url"].rsplit("/", 1)[1], seed_art.path
     newest, middle, oldest = partition(arts)
+    # Two pages from the old CMS: windows-1256 with no charset anywhere, and
+    # ISO-8859-6 declared only in a <meta>; the server sends bare text/html.
+    rng = rng_for("lebanontab-legacy")
+    legacy = []
+    for n, (codec, meta) in enumerate(
+        [("cp1256", ""), ("iso8859-6", '<meta http-equiv="Content-Type" content="text/html; charset=iso-8859-6">')]
+    ):
+        encodable = [p for p in pool if all(_fits(p, c) for c in ("cp1256", "iso8859-6"))]
+        first, *rest = rng.sample(encodable, 3)
+        title = " ".join(first.split()[:8]).rstrip("،,.:؛")
+        a = Article(f"lebanontab-legacy-{n}", title, [first, *rest], datetime(2010, 5, 3 + 14 * n, 8, tzinfo=UTC))
+        a.ident = 1203 + 4 * n
+        a.path = f"/ar/{a.ident}/{slugify(title)}"
+        legacy.append((a, codec, meta))
+    oldest = oldest + [a for a, _, _ in legacy]
+    TRUTH_EXTRA.update({a.key: codec for a, codec, _ in legacy})
 
     videos = [("45926", "يناير"), ("42806", "يونيو"), ("42361", "يناير")]
-    for a in arts:
+    for a in [*arts, *(a for a, _, _ in legacy)]:
         lead, body = a.paragraphs[0], a.paragraphs[1:]
         video_items = "\n".join(
             f'<li><a href="/ar/videos/{9000 + i}"><img src="/images/v{i}.jpg" alt=""></a>'
@@ -300,7 +351,17 @@ def build_lebanontab(seed: dict, pool: list[str]) -> None:
 </div></section>
 </main>""",
         )
-        w.write(a.path, html)
+        codec = TRUTH_EXTRA.get(a.key)
+        if codec:
+            meta = next(m for x, _, m in legacy if x is a)
+            html = html.replace('<meta charset="utf-8">\n', meta + "\n" if meta else "")
+            # The old CMS printed Western digits; neither code page has Arabic-Indic ones.
+            html = html.replace("\xa0", " ").translate(str.maketrans("٠١٢٣٤٥٦٧٨٩", "0123456789"))
+            w.write(a.path, html.encode(codec))
+            w.route(url=a.path, file=a.path.lstrip("/"), content_type="text/html")
+        else:
+            w.write(a.path, html)
+    truth(w, "lebanontab", [*arts, *(a for a, _, _ in legacy)])
 
     def listing_page(
         items: list[Article], heading: str, extra: str = "", encode: str = "raw"
@@ -478,6 +539,7 @@ def build_hoseinmortada(seed: dict, pool: list[str]) -> None:
         '<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
         f"<url><loc>{e(w.url(quote(cat_path)))}</loc></url></urlset>\n",
     )
+    truth(w, "hoseinmortada", arts)
     w.finish()
 
 
@@ -563,6 +625,7 @@ def build_hafryat(seed: dict, pool: list[str]) -> None:
         f"Sitemap: {w.url('/sitemap.xml')}\n",
     )
     w.write("/sitemap.xml", urlset([(w.url(a.path), a) for a in newest + oldest]))
+    truth(w, "hafryat", arts)
     w.finish()
 
 
@@ -618,6 +681,7 @@ def build_custom_news(seed: dict, pool: list[str]) -> None:
     w.write("/robots.txt", f"User-agent: *\nDisallow: /api/\nSitemap: {w.url('/sitemap.xml')}\n")
     w.write("/sitemap.xml", sitemapindex([w.url("/sitemap-1.xml")]))
     w.write("/sitemap-1.xml", urlset([(w.url(a.path), a) for a in newest + oldest]))
+    truth(w, "custom_news", arts)
     w.finish()
 
 
@@ -688,6 +752,7 @@ def build_repost_blog(seed: dict, pool: list[str]) -> None:
     w.write(
         "/wp-sitemap-posts-post-1.xml", urlset([(w.url(quote(a.path)), a) for a in newest + oldest])
     )
+    truth(w, "repost_blog", arts)
     w.finish()
 
 
@@ -730,6 +795,7 @@ def main() -> None:
     build_repost_blog(by_prefix["003"], pool)
     build_hafryat(by_prefix["004"], pool)
     (OUT / "extra-sites.toml").write_text(EXTRA_SITES, encoding="utf-8")
+    TRUTH_FILE.write_text(json.dumps(TRUTH, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     count = sum(1 for p in OUT.rglob("*") if p.is_file())
     print(f"mirror written to {OUT} ({count} files)")
 

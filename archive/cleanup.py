@@ -1,0 +1,201 @@
+"""Removing page furniture from an article page's tree, element by element.
+
+Nothing here matches text: a "most read" block goes because of what it is
+(its element, class or id, its place, the fact that it only repeats the
+article), never because it reads "الأكثر قراءة". A site's own cleanup rules
+(XPath or CSS, from the registry) run first; then the furniture common to
+news sites: navigation, comment and share widgets, related and most-read
+lists, tickers, video and photo strips, subscription calls, breadcrumbs,
+back-to-top buttons, pull-quotes that repeat the body, and lines that are
+nothing but a short link ("Source link", "اضغط هنا").
+
+Two guards keep the article safe from a furniture rule that matches too much:
+an element holding the title heading, or most of the page's paragraph text,
+is never removed by a common rule (a site rule is trusted as written).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from itertools import pairwise
+
+from lxml import etree, html
+
+from archive.dates import normalize
+from archive.sites import compile_cleanup_rule
+
+# Elements that are never article text.
+DROP_TAGS = (
+    "script", "style", "noscript", "iframe", "form", "nav", "footer", "aside", "button",
+    "svg", "select", "input", "textarea", "template", "object", "embed", "video", "audio",
+)  # fmt: skip
+# Class or id words of furniture, matched as whole words of the attribute
+# (split on space, '-' and '_'): "related-posts" and "post_related" match,
+# "shared-content" does not. Widgets go before the date line is looked for, so
+# a widget's date can never be taken for the article's.
+WIDGET_WORDS = {
+    "breadcrumb", "breadcrumbs", "comment", "comments", "respond", "reply", "share", "sharing",
+    "sharedaddy", "social", "related", "popular", "mostread", "trending", "newsletter",
+    "subscribe", "subscription", "ticker", "breaking", "gallery", "videos", "video", "widget",
+    "sidebar", "advert", "advertisement", "ads", "sponsored", "promo", "banner", "pagination",
+    "pager", "gototop", "backtotop", "totop", "tags", "tagcloud", "cloud", "print", "rating",
+}  # fmt: skip
+# The article's own furniture: bylines, date lines, category labels. Read first, then removed.
+META_WORDS = {"meta", "byline", "submitted", "author", "cat", "cats", "posted", "dateline"}
+# A standfirst: the lead paragraph printed under the title, part of the article.
+LEAD_WORDS = {
+    "lead",
+    "standfirst",
+    "excerpt",
+    "subtitle",
+    "subheadline",
+    "summary",
+    "intro",
+    "dek",
+    "teaser",
+}
+# Word pairs that name furniture only together ("go-to-top", "most-read").
+FURNITURE_PAIRS = {("go", "to"), ("to", "top"), ("most", "read"), ("back", "to"), ("read", "more")}
+_SPLIT = re.compile(r"[\s_\-]+")
+_SCREEN_READER = {"screen", "reader", "sr", "only", "visually", "hidden"}
+
+
+def _words(el: etree._Element) -> list[str]:
+    text = f"{el.get('class') or ''} {el.get('id') or ''}".lower()
+    return [w for w in _SPLIT.split(text) if w]
+
+
+def is_widget(el: etree._Element) -> bool:
+    words = _words(el)
+    if any(w in WIDGET_WORDS for w in words):
+        return True
+    return any(pair in FURNITURE_PAIRS for pair in pairwise(words))
+
+
+def is_lead(el: etree._Element) -> bool:
+    return any(w in LEAD_WORDS for w in _words(el))
+
+
+def is_meta_block(el: etree._Element) -> bool:
+    return any(w in META_WORDS for w in _words(el))
+
+
+def _text_len(el: etree._Element) -> int:
+    return len("".join(el.itertext()).strip())
+
+
+def _drop(el: etree._Element) -> None:
+    """Remove el but keep its tail text in place."""
+    parent = el.getparent()
+    if parent is None:
+        return
+    if el.tail and el.tail.strip():
+        previous = el.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + el.tail
+        else:
+            parent.text = (parent.text or "") + el.tail
+    parent.remove(el)
+
+
+class Cleaner:
+    """Removes furniture from one page; ``protect`` are elements no common rule may take."""
+
+    def __init__(self, tree: html.HtmlElement, protect: Iterable[etree._Element] = ()) -> None:
+        self.tree = tree
+        self.protected = set()
+        for el in protect:
+            self.protected.update(el.iterancestors())
+            self.protected.add(el)
+        # Paragraph text held by each element, computed once bottom-up.
+        self._p_text: dict[etree._Element, int] = {}
+        for p in tree.iter("p"):
+            length = _text_len(p)
+            for el in (p, *p.iterancestors()):
+                self._p_text[el] = self._p_text.get(el, 0) + length
+        self.body_text = self._p_text.get(tree, 0) or 1
+        self.removed: list[str] = []
+
+    def _guarded(self, el: etree._Element) -> bool:
+        if el in self.protected or el.tag in ("html", "body"):
+            return True
+        # An element holding most of the page's paragraph text is the article, whatever its class.
+        return self._p_text.get(el, 0) > 0.5 * self.body_text
+
+    def site_rules(self, rules: Iterable[str]) -> None:
+        for rule in rules:
+            for el in self.tree.xpath(compile_cleanup_rule(rule)):
+                if isinstance(el, etree._Element) and el.getparent() is not None:
+                    self.removed.append(f"rule:{rule}")
+                    _drop(el)
+
+    def common(self) -> None:
+        for el in list(self.tree.iter(*DROP_TAGS)):
+            if el.getparent() is not None and not self._guarded(el):
+                _drop(el)
+        for el in list(self.tree.iter()):
+            if not isinstance(el.tag, str) or el.getparent() is None:
+                continue
+            if isinstance(el, etree._Comment):
+                continue
+            if el.tag == "header" and not self._guarded(el):
+                _drop(el)
+            elif is_widget(el) and not self._guarded(el):
+                self.removed.append(f"furniture:{el.tag}.{'.'.join(_words(el))}")
+                _drop(el)
+            elif set(_words(el)) & _SCREEN_READER and len(set(_words(el)) & _SCREEN_READER) >= 2:
+                _drop(el)  # text for screen readers only ("زر الذهاب إلى الأعلى")
+        for comment in self.tree.xpath("//comment()"):
+            _drop(comment)
+
+    def meta_blocks(self) -> None:
+        """Drop bylines, date lines and category labels (after metadata has been read)."""
+        for el in list(self.tree.iter()):
+            parent = el.getparent()
+            if (
+                isinstance(el.tag, str)
+                and parent is not None
+                and is_meta_block(el)
+                and not self._guarded(el)
+            ):
+                self.removed.append(f"meta:{el.tag}.{'.'.join(_words(el))}")
+                _drop(el)
+
+    def repeated_quotes(self) -> None:
+        """Drop pull-quotes: short blocks whose words all stand in another block of the body."""
+        quotes = list(self.tree.iter("blockquote", "figure", "q"))
+        if not quotes:
+            return
+        blocks = [b for b in self.tree.iter("p", "li", "h2", "h3", "h4")]
+        texts = {b: normalize(" ".join(b.itertext())) for b in blocks}
+        for quote in quotes:
+            said = normalize(" ".join(quote.itertext()))
+            if not said or len(said) > 400:
+                continue
+            inside = set(quote.iter())
+            if any(
+                said in text and b not in inside
+                for b, text in texts.items()
+                if len(text) > len(said)
+            ):
+                self.removed.append("pull-quote")
+                _drop(quote)
+
+    def link_lines(self, max_words: int = 4) -> None:
+        """Drop blocks that are one short link and nothing else ("Source link", "اضغط هنا")."""
+        for block in list(self.tree.iter("p", "div", "li", "span")):
+            links = block.xpath(".//a")
+            if len(links) != 1 or block.getparent() is None:
+                continue
+            text = " ".join("".join(block.itertext()).split())
+            link_text = " ".join("".join(links[0].itertext()).split())
+            if text and text == link_text and len(text.split()) <= max_words:
+                self.removed.append("link-line")
+                _drop(block)
+
+    def drop(self, elements: Iterable[etree._Element], why: str) -> None:
+        for el in elements:
+            if el.getparent() is not None:
+                self.removed.append(why)
+                _drop(el)
