@@ -8,13 +8,18 @@ its commands never import Scrapy or Twisted.
 from __future__ import annotations
 
 import importlib
+import json
+import os
 import sys
 from pathlib import Path
+from typing import BinaryIO
 
 import click
 
 from archive import __version__
+from archive.sites import Registry, SiteConfigError, load_registry
 from archive.store import DB_NAME
+from archive.urls import canonicalize
 
 # name -> "module:attribute", imported on first use.
 LAZY_COMMANDS = {
@@ -79,6 +84,111 @@ def serve(data_dir: Path, port: int) -> None:
     args = ["serve", str(db), "--host", "127.0.0.1", "--port", str(port)]
     click.echo(f"serving {db} at http://127.0.0.1:{port}/ (Ctrl-C to stop)", err=True)
     datasette_cli.cli.main(args=args, prog_name="datasette", standalone_mode=True)
+
+
+sites_option = click.option(
+    "--sites",
+    "sites_files",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A sites file adding or overriding sites (repeatable; also ARSHIF_SITES).",
+)
+
+
+def _sites_files(given: tuple[Path, ...]) -> list[Path]:
+    from_env = [Path(p) for p in os.environ.get("ARSHIF_SITES", "").split(os.pathsep) if p]
+    return [*from_env, *given]
+
+
+def _registry(sites_files: tuple[Path, ...]) -> Registry:
+    try:
+        return load_registry(_sites_files(sites_files))
+    except SiteConfigError as e:
+        raise click.ClickException(str(e)) from None
+
+
+@cli.command()
+@click.argument("file", type=click.File("rb"))
+@click.option("--url", required=True, help="The URL the page was fetched from.")
+@click.option(
+    "--site", "site_key", help="Apply this site's rules (default: the site the URL belongs to)."
+)
+@click.option("--content-type", help="The page's Content-Type header, if known (for its charset).")
+@sites_option
+def extract(
+    file: BinaryIO,
+    url: str,
+    site_key: str | None,
+    content_type: str | None,
+    sites_files: tuple[Path, ...],
+) -> None:
+    """Extract the article from an HTML FILE and print it as one JSON object.
+
+    The site's cleanup rules apply when the URL belongs to a registered site
+    (or --site names one); any other page gets the generic path. FILE may be -.
+
+    \b
+    Example:
+      arshif extract page.html --url https://hafryat.com/node/60245
+    """
+    from archive.extract import extract_article
+
+    registry = _registry(sites_files)
+    if site_key:
+        try:
+            (site,) = registry.select([site_key])
+        except SiteConfigError as e:
+            raise click.ClickException(str(e)) from None
+    else:
+        site = registry.site_for_url(url)
+    record = extract_article(file.read(), canonicalize(url), site, content_type=content_type)
+    click.echo(json.dumps(record.as_dict(), ensure_ascii=False, indent=2))
+
+
+@cli.command()
+@data_option
+@click.option("--site", "site_key", help="Only this site's WARC files and articles.")
+@click.option("-j", "--jobs", type=click.IntRange(1), help="Worker processes (default: all cores).")
+@sites_option
+def reextract(
+    data_dir: Path, site_key: str | None, jobs: int | None, sites_files: tuple[Path, ...]
+) -> None:
+    """Rebuild the article rows from the WARC files alone, without network.
+
+    Run it after changing a site's rules and the archive improves; run it twice
+    and nothing changes the second time.
+
+    \b
+    Example:
+      arshif reextract --data ./data --site hafryat
+    """
+    from archive.reextract import reextract as run
+    from archive.reextract import warc_files
+
+    registry = _registry(sites_files)
+    if site_key:
+        try:
+            registry.select([site_key])
+        except SiteConfigError as e:
+            raise click.ClickException(str(e)) from None
+    if not (data_dir / "warc").is_dir():
+        raise click.ClickException(f"no WARC files in {data_dir / 'warc'}: nothing to re-extract")
+    files = warc_files(data_dir, site_key)
+    with click.progressbar(length=len(files), label="re-extracting", file=sys.stderr) as bar:
+        summary = run(
+            data_dir,
+            site=site_key,
+            sites_files=_sites_files(sites_files),
+            jobs=jobs,
+            on_file=lambda _: bar.update(1),
+        )
+    click.echo(summary.line())
+    for problem in summary.skipped:
+        click.echo(f"  skipped: {problem}", err=True)
+    for problem in summary.failed:
+        click.echo(f"  failed: {problem}", err=True)
+    if summary.failed:
+        sys.exit(1)
 
 
 def main() -> None:

@@ -99,7 +99,24 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX articles_site_published ON articles(site, published)")
 
 
-MIGRATIONS: list[Migration] = [_m001_initial]
+def _m002_article_metadata(db: sqlite_utils.Database) -> None:
+    for column, kind in [
+        ("modified", "TEXT"),  # ISO 8601
+        ("authors", "TEXT"),  # JSON list
+        ("category", "TEXT"),
+        ("tags", "TEXT"),  # JSON list
+        ("canonical_url", "TEXT"),  # as the page declares it
+        ("image", "TEXT"),
+        ("word_count", "INTEGER"),
+        ("encoding", "TEXT"),  # the page's character encoding
+        ("extraction_path", "TEXT"),  # site-rules, generic, fallback-paragraphs
+        ("date_source", "TEXT"),  # json-ld, meta, time, page:<calendar>, hint:<source>
+        ("metadata_record_id", "TEXT"),  # the WARC metadata record holding the extraction
+    ]:
+        db.execute(f"ALTER TABLE articles ADD COLUMN {column} {kind}")
+
+
+MIGRATIONS: list[Migration] = [_m001_initial, _m002_article_metadata]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from archive.urls import canonicalize
+
 BUNDLED_SITES = Path(__file__).with_name("sites.toml")
 _KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _HOST_RE = re.compile(
@@ -120,6 +122,15 @@ class Site:
 
     def classify(self, url: str) -> PageKind | None:
         return self.urls.classify(url) if self.owns(url) else None
+
+    def article_url(self, fetched_url: str, declared_canonical: str | None) -> str:
+        """The URL an article is archived under: the page's rel=canonical when it names
+        a URL on this site, else the canonical form of the URL it was fetched from."""
+        if declared_canonical:
+            canonical = canonicalize(declared_canonical, fetched_url)
+            if self.owns(canonical):
+                return canonical
+        return canonicalize(fetched_url)
 
 
 # Each field: its type check and what the error says it must be.

@@ -13,13 +13,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
 from archive import db as schema
 from archive.sites import Site
 from archive.warc import WarcPointer
+
+if TYPE_CHECKING:  # extraction pulls in trafilatura: not needed to open an archive
+    from archive.extract import ArticleRecord
 
 DB_NAME = "archive.db"
 WARC_DIR = "warc"
@@ -60,6 +63,47 @@ class RunFigures:
     error_kinds: Mapping[str, int] | None = None
     warc_files: Iterable[str] = ()
     message: str | None = None
+
+
+# The article columns extraction decides; the rest record where the page came from.
+EXTRACTED_COLUMNS = (
+    "title", "text", "published", "modified", "authors", "language", "category", "tags",
+    "description", "canonical_url", "image", "word_count", "encoding", "extractor",
+    "extraction_path", "date_source",
+)  # fmt: skip
+
+
+def article_row(
+    record: ArticleRecord,
+    *,
+    url: str,
+    fetched_url: str,
+    fetched: str,
+    pointer: WarcPointer,
+    discovery: Mapping[str, Any] | None = None,
+    metadata_record_id: str | None = None,
+) -> dict[str, Any]:
+    """One articles row, the same whether built by the crawl or by re-extraction from WARC."""
+    data = record.as_dict()
+    row: dict[str, Any] = {name: data[name] for name in EXTRACTED_COLUMNS}
+    row["authors"] = json.dumps(data["authors"], ensure_ascii=False)
+    row["tags"] = json.dumps(data["tags"], ensure_ascii=False)
+    row |= {
+        "url": url,
+        "site": record.site,
+        "fetched_url": fetched_url,
+        "fetched": fetched,
+        "warc_filename": pointer.filename,
+        "warc_offset": pointer.offset,
+        "warc_length": pointer.length,
+        "warc_record_id": pointer.record_id,
+        "payload_digest": pointer.payload_digest,
+    }
+    if discovery is not None:
+        row["discovery"] = json.dumps(dict(discovery), ensure_ascii=False, sort_keys=True)
+    if metadata_record_id is not None:
+        row["metadata_record_id"] = metadata_record_id
+    return row
 
 
 class Archive:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from importlib.metadata import version
 from typing import Self
 from urllib.parse import urlsplit
+from weakref import WeakKeyDictionary
 
 import scrapy
 from scrapy import Request, Spider, signals
@@ -41,6 +42,15 @@ def _kind(request: Request) -> str | None:
     if kind is None and request.url.endswith("/robots.txt"):
         return "robots"
     return kind
+
+
+# The WARC writer of each running crawler, for components that add records
+# about a capture (the archive pipeline's metadata records).
+_WRITERS: WeakKeyDictionary[Crawler, WarcFileWriter] = WeakKeyDictionary()
+
+
+def warc_writer(crawler: Crawler) -> WarcFileWriter | None:
+    return _WRITERS.get(crawler)
 
 
 class WarcCaptureMiddleware:
@@ -99,6 +109,7 @@ class WarcCaptureMiddleware:
             )
             await self.crawler.engine.close_spider_async(reason="warc_unavailable")
             return
+        _WRITERS[self.crawler] = self.writer
         # The writer's own list: it grows as files rotate, and the run recorder reads it.
         self.crawler.stats.set_value("arshif/warc_files", self.writer.files)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Self
 
 from scrapy import Spider, signals
@@ -9,8 +10,9 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
 from archive.extract import extract_article
-from archive.store import Archive
+from archive.store import Archive, article_row
 from crawler.items import ArticlePage
+from crawler.middlewares import warc_writer
 
 
 class ExtractPipeline:
@@ -32,6 +34,7 @@ class ExtractPipeline:
                 spider.site,
                 content_type=item.content_type,
                 hints=item.discovery,
+                fetched=datetime.fromisoformat(item.fetched),
             )
         except Exception as e:  # a page that breaks the extractor must not stop the crawl
             self.crawler.stats.inc_value("arshif/extract_errors")
@@ -66,28 +69,25 @@ class ArchivePipeline:
         assert self.archive is not None and item.record is not None
         if item.warc is None:
             raise DropItem(f"{item.site}: {item.url}: no WARC record, not stored")
-        record = item.record
-        self.archive.save_article(
-            {
-                "url": item.url,
-                "site": item.site,
-                "title": record.title,
-                "text": record.text,
-                "published": record.published,
-                "language": record.language,
-                "description": record.description,
-                "fetched_url": item.fetched_url,
-                "fetched": item.fetched,
-                "warc_filename": item.warc.filename,
-                "warc_offset": item.warc.offset,
-                "warc_length": item.warc.length,
-                "warc_record_id": item.warc.record_id,
-                "payload_digest": item.warc.payload_digest,
-                "capture_id": item.capture_id,
-                "run_id": self.crawler.stats.get_value("arshif/run_id"),
-                "extractor": record.extractor,
-                "discovery": item.discovery,
-            }
+        metadata_id = None
+        writer = warc_writer(self.crawler)
+        if writer is not None:
+            # The archive carries its own interpretation of each page, next to the capture.
+            data = {**item.record.as_dict(), "discovery": item.discovery}
+            metadata_id = writer.write_metadata(item.fetched_url, item.warc, data).record_id
+        row = article_row(
+            item.record,
+            url=item.url,
+            fetched_url=item.fetched_url,
+            fetched=item.fetched,
+            pointer=item.warc,
+            discovery=item.discovery,
+            metadata_record_id=metadata_id,
         )
+        row |= {
+            "capture_id": item.capture_id,
+            "run_id": self.crawler.stats.get_value("arshif/run_id"),
+        }
+        self.archive.save_article(row)
         self.crawler.stats.inc_value("arshif/articles_saved")
         return item

@@ -170,14 +170,10 @@ class NewsSpider(Spider):
         if not isinstance(response, TextResponse):
             self.logger.warning("%s: %s: not an HTML page, skipped", self.name, response.url)
             return
-        url = canonicalize(response.url)
         declared = response.xpath(
             "//head/link[contains(concat(' ', normalize-space(@rel), ' '), ' canonical ')]/@href"
         ).get()
-        if declared:
-            canonical = canonicalize(declared, response.url)
-            if self.site.owns(canonical):
-                url = canonical
+        url = self.site.article_url(response.url, declared)
         # The article may have been requested under another URL: a short link that
         # redirected here, or an alias whose page names this canonical URL.
         fetched = canonicalize(response.url)
