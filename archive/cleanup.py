@@ -22,7 +22,7 @@ from itertools import pairwise
 
 from lxml import etree, html
 
-from archive.dates import normalize
+from archive.normalize import content_words, normalize
 from archive.sites import compile_cleanup_rule
 
 # Elements that are never article text.
@@ -162,23 +162,29 @@ class Cleaner:
                 self.removed.append(f"meta:{el.tag}.{'.'.join(_words(el))}")
                 _drop(el)
 
-    def repeated_quotes(self) -> None:
-        """Drop pull-quotes: short blocks whose words all stand in another block of the body."""
+    def repeated_quotes(self, min_words: int = 6, repeated: float = 0.75) -> None:
+        """Drop pull-quotes: quote blocks that only repeat the article.
+
+        A quote block goes when its text stands verbatim in another block, or when
+        most of its words (``repeated``, after normalisation) are the article's own:
+        pull-quotes paraphrase the body, a quoted statement brings words of its own.
+        """
         quotes = list(self.tree.iter("blockquote", "figure", "q"))
         if not quotes:
             return
-        blocks = [b for b in self.tree.iter("p", "li", "h2", "h3", "h4")]
+        blocks = list(self.tree.iter("p", "li", "h2", "h3", "h4"))
         texts = {b: normalize(" ".join(b.itertext())) for b in blocks}
         for quote in quotes:
             said = normalize(" ".join(quote.itertext()))
             if not said or len(said) > 400:
                 continue
             inside = set(quote.iter())
-            if any(
-                said in text and b not in inside
-                for b, text in texts.items()
-                if len(text) > len(said)
-            ):
+            others = [text for b, text in texts.items() if b not in inside]
+            verbatim = any(said in text for text in others if len(text) > len(said))
+            words = content_words(said)
+            rest = content_words(" ".join(others))
+            echo = len(words) >= min_words and len(words & rest) >= repeated * len(words)
+            if verbatim or echo:
                 self.removed.append("pull-quote")
                 _drop(quote)
 

@@ -30,31 +30,9 @@ from typing import Literal
 
 from hijridate import Hijri
 
+from archive.normalize import normalize
+
 Kind = Literal["published", "modified"]
-
-# One table: digits to ASCII, letter variants unified, tashkeel and tatweel deleted.
-_TABLE = str.maketrans(
-    {
-        **{d: str(i % 10) for i, d in enumerate("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹")},
-        **{"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه", "ک": "ك", "ی": "ي"},
-        **{
-            chr(c): None
-            for c in [
-                *range(0x610, 0x61B),
-                *range(0x64B, 0x660),
-                0x670,
-                0x640,
-                *range(0x6D6, 0x6EE),
-            ]
-        },
-    }
-)
-_SPACES = re.compile(r"[\s\u200f\u200e\u00a0]+")
-
-
-def normalize(text: str) -> str:
-    """Digits to ASCII, tashkeel and tatweel out, letter variants unified, spaces collapsed."""
-    return _SPACES.sub(" ", text.translate(_TABLE)).strip()
 
 
 def _names(table: dict[int, list[str]]) -> dict[str, int]:

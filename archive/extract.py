@@ -28,9 +28,10 @@ from lxml import etree, html
 
 from archive import __version__
 from archive.cleanup import Cleaner, is_lead
-from archive.dates import FoundDate, normalize, parse_date, parse_iso
+from archive.dates import FoundDate, parse_date, parse_iso
 from archive.encoding import decode_html
 from archive.metadata import PageMetadata, read_metadata, title_segments
+from archive.normalize import normalize
 from archive.sites import Site
 
 ENGINE = f"arshif-{__version__}+trafilatura-{trafilatura.__version__}"
@@ -177,7 +178,8 @@ def find_date_line(
         if not text or len(text) > _DATE_LINE_MAX:
             continue
         found = parse_date(text, now=now)
-        if found is not None:
+        # A date line is mostly date: a sentence that says "اليوم" or names a day is prose.
+        if found is not None and _mostly_date(el, found):
             # The smallest element that still holds the whole date.
             for child in el.iterdescendants():
                 child_text = " ".join(child.text_content().split())
@@ -204,7 +206,8 @@ def find_lead(anchor: etree._Element | None) -> etree._Element | None:
 def _mostly_date(el: etree._Element, found: FoundDate) -> bool:
     rest = normalize(el.text_content()).replace(normalize(found.text), " ")
     words = [w for w in re.split(r"[\s:|،,\-/]+", rest) if w]
-    return len(words) <= 3  # a weekday, a label ("نشر في") or a place name may stand beside it
+    # Beside the date: a weekday, a label ("نشر في"), a place or a short byline.
+    return len(words) <= 6
 
 
 @cache
@@ -262,7 +265,7 @@ def extract_article(
     cleaner.drop([lead] if lead is not None else [], "lead")
     cleaner.meta_blocks()
     cleaner.drop(headings, "title")
-    if line is not None and _mostly_date(line[1], line[0]):
+    if line is not None:
         cleaner.drop([line[1]], "date-line")
     cleaner.repeated_quotes()
     cleaner.link_lines()
