@@ -7,7 +7,7 @@ DATA   ?= data
 PORT   ?= 8001
 SITES  ?=
 
-.PHONY: setup test lint demo crawl serve mirror clean
+.PHONY: setup test lint demo crawl serve mirror quality bench clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,12 @@ serve: setup  ## browse $(DATA)/archive.db in Datasette
 
 mirror: setup  ## serve the bundled mirror as a proxy on 127.0.0.1:8899
 	$(BIN)/arshif mirror serve --port 8899
+
+quality: setup  ## extraction quality against ground truth, beside plain trafilatura
+	$(BIN)/python tools/quality.py
+
+bench: setup  ## extraction speed against plain trafilatura
+	$(BIN)/python tools/bench_extract.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

@@ -215,7 +215,8 @@ def truth(w: SiteWriter, site: str, articles: list[Article]) -> None:
             {
                 "site": site,
                 "url": w.url(quote(a.path)),
-                "file": f"{w.host}/{a.path.lstrip('/')}" + ("index.html" if a.path.endswith("/") else ""),
+                "file": f"{w.host}/{a.path.lstrip('/')}"
+                + ("index.html" if a.path.endswith("/") else ""),
                 "seed": a.seed,
                 "title": a.title,
                 "published": a.published.date().isoformat(),
@@ -305,12 +306,23 @@ def build_lebanontab(seed: dict, pool: list[str]) -> None:
     rng = rng_for("lebanontab-legacy")
     legacy = []
     for n, (codec, meta) in enumerate(
-        [("cp1256", ""), ("iso8859-6", '<meta http-equiv="Content-Type" content="text/html; charset=iso-8859-6">')]
+        [
+            ("cp1256", ""),
+            (
+                "iso8859-6",
+                '<meta http-equiv="Content-Type" content="text/html; charset=iso-8859-6">',
+            ),
+        ]
     ):
         encodable = [p for p in pool if all(_fits(p, c) for c in ("cp1256", "iso8859-6"))]
         first, *rest = rng.sample(encodable, 3)
         title = " ".join(first.split()[:8]).rstrip("،,.:؛")
-        a = Article(f"lebanontab-legacy-{n}", title, [first, *rest], datetime(2010, 5, 3 + 14 * n, 8, tzinfo=UTC))
+        a = Article(
+            f"lebanontab-legacy-{n}",
+            title,
+            [first, *rest],
+            datetime(2010, 5, 3 + 14 * n, 8, tzinfo=UTC),
+        )
         a.ident = 1203 + 4 * n
         a.path = f"/ar/{a.ident}/{slugify(title)}"
         legacy.append((a, codec, meta))
