@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from typing import Literal
 
 from hijridate import Hijri
@@ -177,7 +177,7 @@ def _label(before: str) -> Kind | None:
     return best[1] if best else None
 
 
-def _time(m: re.Match[str], day: date, default_tz: timezone | None) -> date | datetime:
+def _time(m: re.Match[str], day: date, default_tz: tzinfo | None) -> date | datetime:
     groups = m.groupdict()
     if groups.get("hour") is None:
         return day
@@ -234,7 +234,7 @@ def parse_date(
     text: str,
     *,
     now: datetime | None = None,
-    default_tz: timezone | None = None,
+    default_tz: tzinfo | None = None,
     relative: bool = True,
 ) -> FoundDate | None:
     """The first date expression in text, or None. ``now`` resolves relative dates."""
@@ -280,9 +280,7 @@ def parse_date(
     return best[1] if best else None
 
 
-def _from_match(
-    m: re.Match[str], default_tz: timezone | None
-) -> tuple[date | datetime, str] | None:
+def _from_match(m: re.Match[str], default_tz: tzinfo | None) -> tuple[date | datetime, str] | None:
     groups = m.groupdict()
     month = _month_number(m)
     if month is None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from email.utils import parsedate_to_datetime
 from functools import cache
 from typing import Any
@@ -151,7 +151,10 @@ def _text_after(start: etree._Element) -> list[etree._Element]:
 
 
 def find_date_line(
-    tree: html.HtmlElement, anchor: etree._Element | None, now: datetime | None
+    tree: html.HtmlElement,
+    anchor: etree._Element | None,
+    now: datetime | None,
+    zone: tzinfo | None = None,
 ) -> tuple[FoundDate, etree._Element] | None:
     """The page's own date line: the first short block near the title that is a date."""
     if anchor is None:
@@ -177,7 +180,7 @@ def find_date_line(
         text = " ".join(el.text_content().split())
         if not text or len(text) > _DATE_LINE_MAX:
             continue
-        found = parse_date(text, now=now)
+        found = parse_date(text, now=now, default_tz=zone)
         # A date line is mostly date: a sentence that says "اليوم" or names a day is prose.
         if found is not None and _mostly_date(el, found):
             # The smallest element that still holds the whole date.
@@ -260,7 +263,7 @@ def extract_article(
         cleaner.site_rules(site.cleanup)
     cleaner.common()
     anchor = headings[0] if headings else None
-    line = find_date_line(tree, anchor, fetched)
+    line = find_date_line(tree, anchor, fetched, site.tzinfo if site is not None else None)
     lead = find_lead(anchor)
     cleaner.drop([lead] if lead is not None else [], "lead")
     cleaner.meta_blocks()

@@ -17,10 +17,12 @@ import re
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from archive.urls import canonicalize
 
@@ -109,7 +111,12 @@ class Site:
     urls: UrlRules
     cleanup: tuple[str, ...] = ()
     politeness: Politeness = field(default_factory=Politeness)
+    timezone: str | None = None  # IANA name: for times the site prints without an offset
     source: str = ""
+
+    @property
+    def tzinfo(self) -> tzinfo | None:
+        return ZoneInfo(self.timezone) if self.timezone else None
 
     @property
     def home(self) -> str:
@@ -150,6 +157,7 @@ _FIELDS = {
     "exclude_urls": "a list of regular expressions",
     "cleanup": "a list of XPath expressions or CSS selectors",
     "politeness": "a table with delay, concurrency, autothrottle_target",
+    "timezone": "an IANA time zone name such as 'Asia/Beirut'",
 }
 _POLITENESS_FIELDS = {"delay", "concurrency", "autothrottle_target"}
 
@@ -324,8 +332,16 @@ def build_site(
         except ValueError as e:
             raise fail("cleanup", f"{rule!r}: {e}") from None
 
+    timezone = merged.get("timezone")
+    if timezone is not None:
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError, TypeError):
+            raise fail("timezone", f"{timezone!r} is not {_FIELDS['timezone']}") from None
+
     return Site(
         key=key,
+        timezone=timezone,
         name=text("name", key),
         domains=domains,
         language=language,

@@ -65,3 +65,19 @@ def test_a_widget_date_never_wins():
     )
     record = extract_article(page.encode(), "https://news.example/b")
     assert record.published is None
+
+
+def test_a_time_without_offset_takes_the_sites_zone():
+    page = (
+        """<html lang="ar"><body><h1>عنوان خبر عن المحادثات الجديدة</h1>
+    <div class="post-date">الأربعاء 14 أيلول 2022 - 10:30</div>"""
+        + "<p>نص الخبر الطويل عن المحادثات. </p>" * 12
+        + "</body></html>"
+    )
+    site = load_registry()["lebanontab"]
+    assert site.timezone == "Asia/Beirut"
+    record = extract_article(page.encode(), "https://www.lebanontab.com/ar/1/x", site)
+    assert record.published == "2022-09-14T10:30:00+03:00"  # EEST in September
+    assert (
+        extract_article(page.encode(), "https://other.example/x").published == "2022-09-14T10:30:00"
+    )

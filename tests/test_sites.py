@@ -141,3 +141,14 @@ def test_every_site_has_a_mirror_whose_article_urls_it_recognises(key):
             articles.append(url)
     assert len(articles) >= 30, f"{key}: only {len(articles)} article pages in its mirror"
     assert site.classify(site.home) is not PageKind.ARTICLE
+
+
+def test_timezone_is_validated(tmp_path):
+    path = write(
+        tmp_path,
+        '[sites.x]\ncms = "wordpress"\ndomains = ["a.example"]\ntimezone = "Mars/Olympus"\n',
+    )
+    with pytest.raises(
+        SiteConfigError, match=r"field 'timezone': 'Mars/Olympus' is not an IANA time zone"
+    ):
+        load_registry(path)
