@@ -95,14 +95,15 @@ sites_option = click.option(
 )
 
 
-def _sites_files(given: tuple[Path, ...]) -> list[Path]:
+def sites_files_with_env(given: tuple[Path, ...]) -> list[Path]:
+    """ARSHIF_SITES's files, then those given with --sites (later files override earlier)."""
     from_env = [Path(p) for p in os.environ.get("ARSHIF_SITES", "").split(os.pathsep) if p]
     return [*from_env, *given]
 
 
 def _registry(sites_files: tuple[Path, ...]) -> Registry:
     try:
-        return load_registry(_sites_files(sites_files))
+        return load_registry(sites_files_with_env(sites_files))
     except SiteConfigError as e:
         raise click.ClickException(str(e)) from None
 
@@ -178,7 +179,7 @@ def reextract(
         summary = run(
             data_dir,
             site=site_key,
-            sites_files=_sites_files(sites_files),
+            sites_files=sites_files_with_env(sites_files),
             jobs=jobs,
             on_file=lambda _: bar.update(1),
         )

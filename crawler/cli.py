@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from archive.cli import data_option
+from archive.cli import data_option, sites_files_with_env, sites_option
 from archive.sites import SiteConfigError
 from archive.store import DataDirError, check_data_dir
 from crawler.runner import SiteResult, run_crawls, select_sites
@@ -71,15 +71,6 @@ def _report(results: list[SiteResult]) -> None:
         sys.exit(1)
 
 
-sites_option = click.option(
-    "--sites",
-    "sites_files",
-    multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="A sites file adding or overriding sites (repeatable; also ARSHIF_SITES).",
-)
-
-
 @click.command()
 @click.argument("keys", nargs=-1)
 @data_option
@@ -118,12 +109,8 @@ def crawl(
     """
     if contact:
         os.environ["ARSHIF_CONTACT"] = contact
-    files = [*_env_sites(), *sites_files]
+    files = sites_files_with_env(sites_files)
     _report(_crawl(keys, data_dir, files, _parse_settings(settings), verbose))
-
-
-def _env_sites() -> list[Path]:
-    return [Path(p) for p in os.environ.get("ARSHIF_SITES", "").split(os.pathsep) if p]
 
 
 @click.command()
