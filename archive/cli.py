@@ -10,6 +10,8 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import re
+import sqlite3
 import sys
 from pathlib import Path
 from typing import BinaryIO
@@ -19,7 +21,7 @@ import click
 from archive import __version__
 from archive.sites import Registry, SiteConfigError, load_registry
 from archive.store import DB_NAME
-from archive.urls import canonicalize
+from archive.urls import canonicalize, display_url
 
 # name -> "module:attribute", imported on first use.
 LAZY_COMMANDS = {
@@ -190,6 +192,64 @@ def reextract(
         click.echo(f"  failed: {problem}", err=True)
     if summary.failed:
         sys.exit(1)
+
+
+@cli.command()
+@click.argument("query")
+@data_option
+@click.option("--site", "site_key", help="Only this site's articles.")
+@click.option(
+    "--since", metavar="DATE", help="Only articles published on or after DATE (YYYY-MM-DD)."
+)
+@click.option(
+    "--limit", default=20, show_default=True, type=click.IntRange(1, 1000), help="How many results."
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print a JSON list (url, title, site, published, snippet).",
+)
+def search(
+    query: str, data_dir: Path, site_key: str | None, since: str | None, limit: int, as_json: bool
+) -> None:
+    """Search the archive's articles, Arabic-aware: أَذْرَبِيجَان, اذربيجان and وأذربيجان
+    find the same articles. Words must all appear; "quoted words" must stand together.
+
+    \b
+    Examples:
+      arshif search أذربيجان
+      arshif search '"قره باغ"' --site hafryat --since 2020-10-01 --json
+    """
+    from archive.search import MARK
+    from archive.search import search as run_search
+
+    db = data_dir / DB_NAME
+    if not db.is_file():
+        raise click.ClickException(f"no archive at {db}: run `arshif demo` or `arshif crawl` first")
+    if since and not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", since):
+        raise click.BadParameter(f"{since!r}: give a date as YYYY-MM-DD", param_hint="--since")
+    conn = sqlite3.connect(f"file:{db.resolve()}?mode=ro", uri=True)
+    try:
+        hits = run_search(conn, query, site=site_key, since=since, limit=limit)
+    finally:
+        conn.close()
+    if as_json:
+        fields = ("url", "title", "site", "published", "snippet")
+        click.echo(
+            json.dumps(
+                [{k: h.as_dict()[k] for k in fields} for h in hits], ensure_ascii=False, indent=2
+            )
+        )
+        return
+    bold = sys.stdout.isatty()
+    for hit in hits:
+        text = hit.snippet.replace(MARK[0], "\033[1m" if bold else "«").replace(
+            MARK[1], "\033[0m" if bold else "»"
+        )
+        click.echo(f"{(hit.published or '')[:10]}  {hit.site}  {hit.title}")
+        click.echo(f"    {text}\n    {display_url(hit.url)}\n")
+    click.echo(f"{len(hits)} result(s)", err=True)
 
 
 def main() -> None:

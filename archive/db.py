@@ -116,7 +116,26 @@ def _m002_article_metadata(db: sqlite_utils.Database) -> None:
         db.execute(f"ALTER TABLE articles ADD COLUMN {column} {kind}")
 
 
-MIGRATIONS: list[Migration] = [_m001_initial, _m002_article_metadata]
+def _m003_search(db: sqlite_utils.Database) -> None:
+    from archive.normalize import index_text  # the index holds normalised stems (see search.py)
+
+    db.execute("ALTER TABLE articles ADD COLUMN published_month TEXT")  # YYYY-MM, for the facet
+    db.execute("UPDATE articles SET published_month = substr(published, 1, 7)")
+    db.execute("CREATE INDEX articles_published ON articles(published)")
+    # Stock unicode61 over pre-normalised text: stock sqlite3, sqlite-utils and a
+    # plain Datasette can open and query it; no custom tokenizer is needed.
+    db.execute(
+        "CREATE VIRTUAL TABLE articles_fts"
+        " USING fts5(title, text, tokenize = 'unicode61 remove_diacritics 2')"
+    )
+    rows = db.execute("SELECT id, title, text FROM articles").fetchall()
+    db.conn.executemany(
+        "INSERT INTO articles_fts (rowid, title, text) VALUES (?, ?, ?)",
+        [(i, index_text(t), index_text(x)) for i, t, x in rows],
+    )
+
+
+MIGRATIONS: list[Migration] = [_m001_initial, _m002_article_metadata, _m003_search]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import sqlite_utils
 
 from archive import db as schema
+from archive.normalize import index_text
 from archive.sites import Site
 from archive.warc import WarcPointer
 
@@ -209,19 +210,45 @@ class Archive:
             table = self.db.table("captures").insert(row)
         return int(table.last_pk)
 
-    def save_article(self, article: Mapping[str, Any]) -> None:
-        """Insert or replace the article with this canonical URL (one row per article)."""
+    def save_article(self, article: Mapping[str, Any]) -> int:
+        """Insert or update the article with this canonical URL (one row per article),
+        and its full-text index entry in the same transaction. Returns its id."""
         row = dict(article)
         if isinstance(row.get("discovery"), dict):
             row["discovery"] = json.dumps(row["discovery"], ensure_ascii=False, sort_keys=True)
+        if "published" in row:
+            row["published_month"] = (row["published"] or "")[:7] or None
         with self.db.conn:
             existing = self.db.execute(
                 "SELECT id FROM articles WHERE url = ?", [row["url"]]
             ).fetchone()
             if existing:
-                self.db.table("articles").update(existing[0], row)
+                article_id = existing[0]
+                self.db.table("articles").update(article_id, row)
             else:
-                self.db.table("articles").insert(row)
+                article_id = int(self.db.table("articles").insert(row).last_pk)
+            if "title" in row or "text" in row:
+                self._index(article_id)
+        return article_id
+
+    def _index(self, article_id: int) -> None:
+        title, text = self.db.execute(
+            "SELECT title, text FROM articles WHERE id = ?", [article_id]
+        ).fetchone()
+        self.db.execute("DELETE FROM articles_fts WHERE rowid = ?", [article_id])
+        self.db.execute(
+            "INSERT INTO articles_fts (rowid, title, text) VALUES (?, ?, ?)",
+            [article_id, index_text(title), index_text(text)],
+        )
+
+    def reindex(self) -> int:
+        """Rebuild the whole full-text index (after a change to the normalisation)."""
+        with self.db.conn:
+            self.db.execute("DELETE FROM articles_fts")
+            ids = [r[0] for r in self.db.execute("SELECT id FROM articles")]
+            for article_id in ids:
+                self._index(article_id)
+        return len(ids)
 
     def article_count(self, site: str | None = None) -> int:
         if site is None:
