@@ -651,12 +651,21 @@ def build_custom_news(seed: dict, pool: list[str]) -> None:
         a.ident = 230400 + n * 11
         a.path = f"/news/{a.ident}.html"
     newest, middle, oldest = partition(arts)
+    # A hostile page: its title reads as a script, and its body runs one. The
+    # archive must show the first as text and run neither, anywhere.
+    hostile = newest[2]
+    hostile.title += ' <script>alert("arshif")</script>'
     for a in arts:
         ld = json.dumps(
             {"@context": "https://schema.org", "@type": "NewsArticle", "headline": a.title,
              "datePublished": iso(a.published)},
             ensure_ascii=False,
-        )  # fmt: skip
+        ).replace("</", "<\\/")  # fmt: skip
+        attack = (
+            '<script>window.arshifPwned = true; alert("pwned")</script>'
+            '<img src="/img/none.png" alt="" onerror="window.arshifPwned = true">'
+            if a is hostile else ""
+        )
         html = page(
             a.title,
             f'<script type="application/ld+json">{ld}</script>\n'
@@ -664,7 +673,7 @@ def build_custom_news(seed: dict, pool: list[str]) -> None:
             f"""<div class="wrapper"><div class="logo"><a href="/"><img src="/img/logo.svg" alt=""></a></div>
 <div class="news-details">
 <h1 class="news-title">{e(a.title)}</h1>
-<div class="news-text">{"".join(f"<p>{e(p)}</p>" for p in a.paragraphs)}</div>
+<div class="news-text">{"".join(f"<p>{e(p)}</p>" for p in a.paragraphs)}{attack}</div>
 <div class="share-bar"><span class="share-count">0</span></div>
 <div class="comments-box"><h4>التعليقات (0)</h4><div class="comments-list"></div></div>
 </div>

@@ -63,12 +63,18 @@ async def dashboard(datasette: Any, request: Any) -> Response:
     if not names:
         raise NotFound("no arshif archive is open")
     db = datasette.get_database(names[0])
+    # ?days=N: only the last N days of publication dates the archive holds (default: all).
+    days = request.args.get("days", "")
+    window = (
+        f" WHERE published >= (SELECT date(max(substr(published, 1, 10)), '-{int(days)} days')"
+        " FROM articles)"
+        if days.isdigit()
+        else " WHERE published IS NOT NULL"
+    )
     per_day = (
         await db.execute(
             "SELECT substr(published, 1, 10) AS day, site, count(*) AS n FROM articles"
-            " WHERE published >= ("
-            "   SELECT date(max(substr(published, 1, 10)), '-60 days') FROM articles"
-            " ) GROUP BY day, site ORDER BY day"
+            f"{window} GROUP BY day, site ORDER BY day"
         )
     ).rows
     runs = (
