@@ -664,7 +664,8 @@ def build_custom_news(seed: dict, pool: list[str]) -> None:
         attack = (
             '<script>window.arshifPwned = true; alert("pwned")</script>'
             '<img src="/img/none.png" alt="" onerror="window.arshifPwned = true">'
-            if a is hostile else ""
+            if a is hostile
+            else ""
         )
         html = page(
             a.title,

@@ -1,0 +1,148 @@
+"""A real browser on the served archive: headless Chromium (Debian's) driven by Playwright.
+
+Searches in Arabic from Datasette's own search box and the canned query,
+checks results and right-to-left rendering, opens a hostile article and its
+original page and checks nothing ran. Screenshots go to artifacts/browser/.
+Needs /usr/bin/chromium; skipped without it unless ARSHIF_REQUIRE_BROWSER=1
+(CI sets it, and .ci/run installs the package).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from tests.conftest import BIN, ROOT, crawl_env
+
+pytestmark = pytest.mark.e2e
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARTIFACTS = ROOT / "artifacts" / "browser"
+# Headless, offline: Chromium's own background traffic would only be refused here.
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+        "--disable-background-networking", "--disable-component-update"]  # fmt: skip
+
+if not CHROMIUM:
+    if os.environ.get("ARSHIF_REQUIRE_BROWSER") == "1":
+        raise RuntimeError(
+            "ARSHIF_REQUIRE_BROWSER=1 but no chromium on PATH (apt-get install chromium)"
+        )
+    pytest.skip("no chromium on PATH (apt-get install chromium)", allow_module_level=True)
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+@pytest.fixture(scope="module")
+def served(demo_archive):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    process = subprocess.Popen(
+        [str(BIN / "arshif"), "serve", "--data", str(demo_archive), "--port", str(port)],
+        env=crawl_env(None),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(base + "/-/versions.json", timeout=2).read()
+            break
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                raise RuntimeError("arshif serve did not start") from None
+            time.sleep(0.2)
+    yield base
+    process.terminate()
+    process.wait(10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture()
+def page(browser):
+    context = browser.new_context(locale="ar", viewport={"width": 1280, "height": 900})
+    tab = context.new_page()
+    tab.dialogs = []
+    tab.on("dialog", lambda dialog: (tab.dialogs.append(dialog.message), dialog.dismiss()))
+    yield tab
+    context.close()
+
+
+def archive_count(demo_archive: Path, sql: str, *params) -> int:
+    with sqlite3.connect(demo_archive / "archive.db") as db:
+        return db.execute(sql, params).fetchone()[0]
+
+
+def test_search_box_finds_every_spelling_and_reads_right_to_left(served, page, demo_archive):
+    expected = archive_count(
+        demo_archive, "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'اذربيج'"
+    )
+    counts = []
+    for spelling in ["وأذربيجان", "أَذْرَبِيجَان", "اذربيجان"]:
+        page.goto(served + "/archive/articles")
+        page.fill("input[name=_search]", spelling)
+        page.press("input[name=_search]", "Enter")
+        page.wait_for_load_state("networkidle")
+        heading = page.locator("h3").filter(has_text="where search matches").first.inner_text()
+        counts.append(int(heading.split()[0].replace(",", "")))
+    assert counts == [expected] * 3
+    cell = page.locator("td.col-title div[dir=auto]").first
+    assert cell.evaluate("el => getComputedStyle(el).direction") == "rtl"
+    page.screenshot(path=str(ARTIFACTS / "search-box.png"), full_page=True)
+
+
+def test_canned_search_marks_matches(served, page):
+    page.goto(served + "/archive/search?q=" + quote("قره باغ"))
+    page.wait_for_load_state("networkidle")
+    assert page.locator("td.col-snippet mark").count() >= 2
+    snippet = page.locator("td.col-snippet div[dir=auto]").first
+    assert snippet.evaluate("el => getComputedStyle(el).direction") == "rtl"
+    page.screenshot(path=str(ARTIFACTS / "canned-search.png"))
+
+
+def test_an_article_reads_right_to_left(served, page, demo_archive):
+    article_id = archive_count(demo_archive, "SELECT id FROM articles WHERE url LIKE '%85755%'")
+    page.goto(f"{served}/archive/articles/{article_id}")
+    article = page.locator("article.arshif-article")
+    assert article.evaluate("el => getComputedStyle(el).direction") == "rtl"
+    assert "مساعي لتطويق المواجهة العسكرية" in page.locator("article h1").inner_text()
+    assert page.locator("article p[dir=auto]").count() >= 10
+    page.screenshot(path=str(ARTIFACTS / "article.png"), full_page=True)
+
+
+def test_a_hostile_page_runs_nothing_anywhere(served, page, demo_archive):
+    article_id = archive_count(
+        demo_archive, "SELECT id FROM articles WHERE title LIKE '%<script>%'"
+    )
+    visits = [
+        f"{served}/archive/articles/{article_id}",
+        f"{served}/archive/articles?_search=" + quote("بوتين"),
+        f"{served}/archive/search?q=" + quote("بوتين"),
+        f"{served}/-/arshif/original/archive/{article_id}",
+    ]
+    for url in visits:
+        page.goto(url)
+        page.wait_for_load_state("load")
+        assert page.evaluate("() => window.arshifPwned === undefined"), url
+    assert page.dialogs == []
+    page.goto(f"{served}/archive/articles/{article_id}")
+    assert '<script>alert("arshif")</script>' in page.locator("article h1").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "hostile-article.png"))
