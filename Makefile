@@ -7,7 +7,7 @@ DATA   ?= data
 PORT   ?= 8001
 SITES  ?=
 
-.PHONY: setup test lint demo crawl serve mirror quality bench clean
+.PHONY: setup tools test lint demo crawl serve mirror quality bench clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -18,12 +18,23 @@ $(STAMP): pyproject.toml requirements.lock
 
 setup: $(STAMP)  ## create .venv and install pinned dependencies
 
+# Tools that check arshif's output from outside (WACZ validation, pywb replay),
+# in their own venv: pywb pins versions that must not reach arshif's.
+TOOLS_STAMP := .venv-tools/.installed-stamp
+$(TOOLS_STAMP): tools/requirements-check.lock
+	$(PYTHON) -m venv .venv-tools
+	.venv-tools/bin/python -m pip install --quiet --disable-pip-version-check "pip==26.3"
+	.venv-tools/bin/python -m pip install --quiet --disable-pip-version-check -r tools/requirements-check.lock
+	touch $(TOOLS_STAMP)
+
+tools: $(TOOLS_STAMP)  ## the checking tools' venv
+
 lint: setup
 	$(BIN)/ruff check archive crawler mirror tests tools
 	$(BIN)/ruff format --check archive crawler mirror tests tools
 
-test: setup lint  ## unit and end-to-end tests, offline
-	$(BIN)/python -m pytest
+test: setup tools lint  ## unit and end-to-end tests, offline
+	ARSHIF_REQUIRE_TOOLS=1 $(BIN)/python -m pytest
 
 demo: setup  ## crawl the bundled offline mirror into $(DATA), then browse it
 	$(BIN)/arshif demo --data $(DATA)
@@ -45,4 +56,4 @@ bench: setup  ## extraction speed against plain trafilatura
 	$(BIN)/python tools/bench_extract.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .venv-tools .pytest_cache .ruff_cache *.egg-info

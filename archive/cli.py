@@ -252,6 +252,50 @@ def search(
     click.echo(f"{len(hits)} result(s)", err=True)
 
 
+@cli.command("export-wacz")
+@data_option
+@click.option("--site", "site_key", help="Only this site's WARC files and pages.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write (default: DATA/arshif.wacz).",
+)
+@click.option("--title", help="The collection's title.")
+def export_wacz(
+    data_dir: Path, site_key: str | None, output: Path | None, title: str | None
+) -> None:
+    """Package the archive as a WACZ for ReplayWeb.page or pywb.
+
+    The WARC files, a CDXJ index, the archived articles as pages, and a
+    datapackage.json with every file's SHA-256.
+
+    \b
+    Example:
+      arshif export-wacz --data ./data -o hafryat.wacz --site hafryat
+    """
+    from archive.reextract import warc_files
+    from archive.wacz import export_wacz as run
+
+    if not (data_dir / DB_NAME).is_file():
+        raise click.ClickException(
+            f"no archive at {data_dir / DB_NAME}: run `arshif demo` or `arshif crawl` first"
+        )
+    target = output or data_dir / "arshif.wacz"
+    files = warc_files(data_dir, site_key)
+    with click.progressbar(length=len(files), label="packing WARC files", file=sys.stderr) as bar:
+        try:
+            summary = run(
+                data_dir, target, site=site_key, title=title, on_file=lambda _: bar.update(1)
+            )
+        except FileNotFoundError as e:
+            raise click.ClickException(str(e)) from None
+    click.echo(
+        f"{summary.path}: {summary.warc_files} WARC files, {summary.pages} pages,"
+        f" {summary.index_lines} index lines, {summary.bytes / 1e6:.2f} MB"
+    )
+
+
 def main() -> None:
     try:
         cli.main(prog_name="arshif")
