@@ -7,7 +7,7 @@ DATA   ?= data
 PORT   ?= 8001
 SITES  ?=
 
-.PHONY: setup tools test lint demo crawl serve mirror quality bench clean
+.PHONY: setup tools test lint demo crawl serve mirror quality bench bench-search clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,9 @@ quality: setup  ## extraction quality against ground truth, beside plain trafila
 
 bench: setup  ## extraction speed against plain trafilatura
 	$(BIN)/python tools/bench_extract.py
+
+bench-search: setup  ## search latency on a million synthetic articles (builds ~5 GB in /tmp once)
+	$(BIN)/python tools/bench_search.py --articles 1000000
 
 clean:
 	rm -rf $(VENV) .venv-tools .pytest_cache .ruff_cache *.egg-info
