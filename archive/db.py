@@ -135,7 +135,62 @@ def _m003_search(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [_m001_initial, _m002_article_metadata, _m003_search]
+def _m004_versions(db: sqlite_utils.Database) -> None:
+    # Every stored version of every article; articles holds the latest.
+    db.execute(
+        """
+        CREATE TABLE article_versions (
+            id INTEGER PRIMARY KEY,
+            article_id INTEGER NOT NULL REFERENCES articles(id),
+            version INTEGER NOT NULL,
+            fetched TEXT NOT NULL,
+            title TEXT,
+            text TEXT,
+            published TEXT,
+            modified TEXT,
+            warc_filename TEXT NOT NULL,
+            warc_offset INTEGER NOT NULL,
+            warc_record_id TEXT NOT NULL,
+            payload_digest TEXT NOT NULL,
+            run_id INTEGER REFERENCES crawl_runs(id),
+            UNIQUE (article_id, version)
+        )"""
+    )
+    db.execute(
+        "INSERT INTO article_versions (article_id, version, fetched, title, text, published,"
+        " modified, warc_filename, warc_offset, warc_record_id, payload_digest, run_id)"
+        " SELECT id, 1, fetched, title, text, published, modified, warc_filename, warc_offset,"
+        " warc_record_id, payload_digest, run_id FROM articles"
+    )
+    # Every URL an article is known under: fetched URL, redirect sources, canonical, short links.
+    db.execute(
+        "CREATE TABLE article_aliases"
+        " (url TEXT PRIMARY KEY, article_id INTEGER NOT NULL REFERENCES articles(id))"
+    )
+    db.execute("INSERT OR IGNORE INTO article_aliases SELECT url, id FROM articles")
+    db.execute("INSERT OR IGNORE INTO article_aliases SELECT fetched_url, id FROM articles")
+    db.execute("ALTER TABLE articles ADD COLUMN versions INTEGER NOT NULL DEFAULT 1")
+    db.execute("ALTER TABLE articles ADD COLUMN last_checked TEXT")  # last fetch, changed or not
+    db.execute("ALTER TABLE articles ADD COLUMN fingerprint TEXT")  # simhash of the normalised text
+    db.execute(
+        "ALTER TABLE articles ADD COLUMN duplicate_group INTEGER"
+    )  # id of the group's first article
+    db.execute("UPDATE articles SET last_checked = fetched")
+    # Simhash bands: two fingerprints within 3 bits share at least one of four 16-bit bands.
+    db.execute(
+        "CREATE TABLE fingerprint_bands (band INTEGER NOT NULL, value INTEGER NOT NULL,"
+        " article_id INTEGER NOT NULL REFERENCES articles(id))"
+    )
+    db.execute("CREATE INDEX fingerprint_bands_lookup ON fingerprint_bands(band, value)")
+    db.execute("CREATE INDEX captures_url_digest ON captures(url, payload_digest)")
+    for column in ("new_articles", "updated_articles", "unchanged_articles", "revisits"):
+        db.execute(f"ALTER TABLE crawl_runs ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE crawl_runs ADD COLUMN duration REAL")  # seconds
+    db.execute("ALTER TABLE captures ADD COLUMN record_type TEXT")  # response, revisit, or NULL
+    db.execute("ALTER TABLE captures ADD COLUMN location TEXT")  # where a redirect pointed
+
+
+MIGRATIONS: list[Migration] = [_m001_initial, _m002_article_metadata, _m003_search, _m004_versions]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -29,7 +29,7 @@ from typing import Any
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.sites import PageKind, Registry, load_registry
-from archive.store import EXTRACTED_COLUMNS, Archive, article_row
+from archive.store import Archive, article_row
 from archive.warc import WarcPointer
 
 _HTML = ("text/html", "application/xhtml+xml")
@@ -214,15 +214,10 @@ def reextract(
 
 
 def _apply(archive: Archive, row: dict[str, Any], summary: Summary) -> None:
-    columns = [*EXTRACTED_COLUMNS, "warc_filename", "warc_offset", "url"]
-    existing = archive.db.execute(
-        f"SELECT {', '.join(columns)} FROM articles WHERE url = ?", [row["url"]]
-    ).fetchone()
-    if existing is None:
+    outcome = archive.save_article(row)
+    if outcome == "new":
         summary.inserted += 1
-    elif list(existing) == [row.get(c) for c in columns]:
-        summary.unchanged += 1
-        return
-    else:
+    elif outcome == "updated":
         summary.updated += 1
-    archive.save_article(row)
+    else:
+        summary.unchanged += 1

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import sqlite_utils
 
 from archive import db as schema
+from archive.fingerprint import MAX_DISTANCE, bands, distance, simhash, to_hex
 from archive.normalize import index_text
 from archive.sites import Site
 from archive.warc import WarcPointer
@@ -64,6 +65,11 @@ class RunFigures:
     error_kinds: Mapping[str, int] | None = None
     warc_files: Iterable[str] = ()
     message: str | None = None
+    new_articles: int = 0
+    updated_articles: int = 0
+    unchanged_articles: int = 0
+    revisits: int = 0
+    duration: float | None = None
 
 
 # The article columns extraction decides; the rest record where the page came from.
@@ -72,6 +78,28 @@ EXTRACTED_COLUMNS = (
     "description", "canonical_url", "image", "word_count", "encoding", "extractor",
     "extraction_path", "date_source",
 )  # fmt: skip
+
+
+_VERSION_COLUMNS = (
+    "fetched", "title", "text", "published", "modified", "warc_filename", "warc_offset",
+    "warc_record_id", "payload_digest", "run_id",
+)  # fmt: skip
+
+
+def _same_words(current: Mapping[str, Any], row: Mapping[str, Any]) -> bool:
+    return all(
+        " ".join((current.get(c) or "").split()) == " ".join((row.get(c) or "").split())
+        for c in ("title", "text")
+    )
+
+
+@dataclass(frozen=True)
+class KnownArticle:
+    id: int
+    published: str | None
+    last_checked: str | None
+    versions: int
+    first_fetched: str | None
 
 
 def article_row(
@@ -179,6 +207,8 @@ class Archive:
         status: int | None,
         fetched: str,
         pointer: WarcPointer | None = None,
+        record_type: str | None = None,
+        location: str | None = None,
         method: str = "GET",
         content_type: str | None = None,
         content_encoding: str | None = None,
@@ -197,6 +227,8 @@ class Archive:
             "body_length": body_length,
             "fetched": fetched,
             "error": error,
+            "record_type": record_type if pointer is not None else None,
+            "location": location,
         }
         if pointer is not None:
             row |= {
@@ -210,26 +242,173 @@ class Archive:
             table = self.db.table("captures").insert(row)
         return int(table.last_pk)
 
-    def save_article(self, article: Mapping[str, Any]) -> int:
-        """Insert or update the article with this canonical URL (one row per article),
-        and its full-text index entry in the same transaction. Returns its id."""
+    def save_article(self, article: Mapping[str, Any], aliases: Iterable[str] = ()) -> str:
+        """Store one capture of an article; returns "new", "updated" or "unchanged".
+
+        The article is found by its URL or any alias. A capture whose title or
+        text differs from the article's latest version becomes a new version
+        (the earlier ones stay in article_versions with their WARC pointers); one
+        that says the same only marks the article checked. Re-reading a capture
+        already stored (re-extraction) updates that version in place. The search
+        index, aliases and near-duplicate group follow in the same transaction.
+        """
         row = dict(article)
         if isinstance(row.get("discovery"), dict):
             row["discovery"] = json.dumps(row["discovery"], ensure_ascii=False, sort_keys=True)
         if "published" in row:
             row["published_month"] = (row["published"] or "")[:7] or None
+        url = row["url"]
         with self.db.conn:
-            existing = self.db.execute(
-                "SELECT id FROM articles WHERE url = ?", [row["url"]]
-            ).fetchone()
-            if existing:
-                article_id = existing[0]
-                self.db.table("articles").update(article_id, row)
-            else:
+            article_id = self.article_id(url, aliases)
+            if article_id is None:
+                row |= {"versions": 1, "last_checked": row["fetched"]}
                 article_id = int(self.db.table("articles").insert(row).last_pk)
-            if "title" in row or "text" in row:
+                self._add_version(article_id, 1, row)
+                outcome = "new"
+            else:
+                current = self.db.table("articles").get(article_id)
+                outcome = self._merge(article_id, current, row)
+            for alias in {url, row.get("fetched_url"), *aliases} - {None}:
+                self.db.execute(
+                    "INSERT OR IGNORE INTO article_aliases (url, article_id) VALUES (?, ?)",
+                    [alias, article_id],
+                )
+            if outcome != "unchanged":
                 self._index(article_id)
-        return article_id
+                self._fingerprint(article_id)
+        return outcome
+
+    def _merge(self, article_id: int, current: dict[str, Any], row: dict[str, Any]) -> str:
+        row.pop("url", None)  # an article keeps the URL it was first archived under
+        if current["warc_record_id"] == row.get("warc_record_id"):  # the same capture, read again
+            changed = any(current.get(c) != row.get(c) for c in EXTRACTED_COLUMNS if c in row)
+            self.db.table("articles").update(article_id, row)
+            self._update_version(row)
+            return "updated" if changed else "unchanged"
+        if row.get("fetched", "") < current["fetched"]:  # an earlier capture, read again
+            return "updated" if self._update_version(row) else "unchanged"
+        if _same_words(current, row):
+            self.db.table("articles").update(article_id, {"last_checked": row["fetched"]})
+            return "unchanged"
+        version = current["versions"] + 1
+        self.db.table("articles").update(
+            article_id, row | {"versions": version, "last_checked": row["fetched"]}
+        )
+        self._add_version(article_id, version, row)
+        return "updated"
+
+    def _add_version(self, article_id: int, version: int, row: Mapping[str, Any]) -> None:
+        self.db.table("article_versions").insert(
+            {"article_id": article_id, "version": version}
+            | {c: row.get(c) for c in _VERSION_COLUMNS}
+        )
+
+    def _update_version(self, row: Mapping[str, Any]) -> bool:
+        found = self.db.execute(
+            "SELECT id, title, text, published, modified FROM article_versions"
+            " WHERE warc_record_id = ?",
+            [row.get("warc_record_id")],
+        ).fetchone()
+        if found is None:
+            return False
+        values = [row.get(c) for c in ("title", "text", "published", "modified")]
+        if list(found[1:]) == values:
+            return False
+        self.db.execute(
+            "UPDATE article_versions SET title = ?, text = ?, published = ?, modified = ?"
+            " WHERE id = ?",
+            [*values, found[0]],
+        )
+        return True
+
+    def article_id(self, url: str, aliases: Iterable[str] = ()) -> int | None:
+        for candidate in (url, *aliases):
+            found = self.db.execute(
+                "SELECT article_id FROM article_aliases WHERE url = ?", [candidate]
+            ).fetchone()
+            if found:
+                return int(found[0])
+        return None
+
+    def earlier_capture(self, url: str, digest: str) -> WarcPointer | None:
+        """The latest full response for url whose payload had this digest, or None."""
+        found = self.db.execute(
+            "SELECT warc_filename, warc_offset, warc_length, warc_record_id, payload_digest,"
+            " fetched FROM captures WHERE url = ? AND payload_digest = ?"
+            " AND record_type = 'response' ORDER BY id DESC LIMIT 1",
+            [url, digest],
+        ).fetchone()
+        return WarcPointer(*found) if found else None
+
+    def known(self, url: str, hops: int = 3) -> KnownArticle | None:
+        """What the archive knows of the article at url (under any of its URLs, or where it
+        last redirected), or None."""
+        found = self._known(url)
+        while found is None and hops > 0:
+            redirect = self.db.execute(
+                "SELECT location FROM captures WHERE url = ? AND status BETWEEN 300 AND 399"
+                " AND location IS NOT NULL ORDER BY id DESC LIMIT 1",
+                [url],
+            ).fetchone()
+            if redirect is None:
+                return None
+            url, hops = redirect[0], hops - 1
+            found = self._known(url)
+        return found
+
+    def gone(self, url: str) -> bool:
+        """Whether the last answer for url was 404 Not Found or 410 Gone."""
+        last = self.db.execute(
+            "SELECT status FROM captures WHERE url = ? AND status IS NOT NULL"
+            " ORDER BY id DESC LIMIT 1",
+            [url],
+        ).fetchone()
+        return last is not None and last[0] in (404, 410)
+
+    def _known(self, url: str) -> KnownArticle | None:
+        found = self.db.execute(
+            "SELECT a.id, a.published, a.last_checked, a.versions,"
+            " (SELECT min(fetched) FROM article_versions v WHERE v.article_id = a.id)"
+            " FROM article_aliases x JOIN articles a ON a.id = x.article_id WHERE x.url = ?",
+            [url],
+        ).fetchone()
+        return KnownArticle(*found) if found else None
+
+    def _fingerprint(self, article_id: int) -> None:
+        text = self.db.execute("SELECT text FROM articles WHERE id = ?", [article_id]).fetchone()[0]
+        fingerprint = simhash(text)
+        self.db.execute("DELETE FROM fingerprint_bands WHERE article_id = ?", [article_id])
+        if fingerprint is None:
+            self.db.execute(
+                "UPDATE articles SET fingerprint = NULL, duplicate_group = NULL WHERE id = ?",
+                [article_id],
+            )
+            return
+        group = None
+        for band, value in bands(fingerprint):
+            for other, other_fp, other_group in self.db.execute(
+                "SELECT a.id, a.fingerprint, a.duplicate_group FROM fingerprint_bands b"
+                " JOIN articles a ON a.id = b.article_id"
+                " WHERE b.band = ? AND b.value = ? AND b.article_id != ?",
+                [band, value, article_id],
+            ):
+                if other_fp and distance(fingerprint, int(other_fp, 16)) <= MAX_DISTANCE:
+                    candidate = other_group or other
+                    group = candidate if group is None else min(group, candidate)
+        self.db.conn.executemany(
+            "INSERT INTO fingerprint_bands (band, value, article_id) VALUES (?, ?, ?)",
+            [(band, value, article_id) for band, value in bands(fingerprint)],
+        )
+        if group is not None:
+            # Everyone already in the group, and this article, take the group's first id.
+            self.db.execute(
+                "UPDATE articles SET duplicate_group = ? WHERE id = ? OR duplicate_group = ?"
+                " OR id = ?",
+                [min(group, article_id), article_id, group, group],
+            )
+        self.db.execute(
+            "UPDATE articles SET fingerprint = ? WHERE id = ?", [to_hex(fingerprint), article_id]
+        )
 
     def _index(self, article_id: int) -> None:
         title, text = self.db.execute(

@@ -13,6 +13,8 @@ as warcio's own tests do.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
 import json
 import uuid
@@ -69,6 +71,20 @@ class HttpExchange:
         parts = urlsplit(self.url)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         return f"{self.method} {target} {self.protocol}"
+
+
+def payload_digest(body: bytes) -> str:
+    """The WARC payload digest of body: SHA-1, base32, as warcio writes it."""
+    return "sha1:" + base64.b32encode(hashlib.sha1(body).digest()).decode("ascii")
+
+
+@dataclass(frozen=True)
+class Revisited:
+    """The earlier capture a revisit record refers to."""
+
+    record_id: str
+    url: str
+    date: str  # its WARC-Date
 
 
 @dataclass(frozen=True)
@@ -170,26 +186,45 @@ class WarcFileWriter:
             date=headers.get_header("WARC-Date"),
         )
 
-    def write_exchange(self, exchange: HttpExchange) -> WarcPointer:
-        """Write the response record, then its linked request record; return where it is."""
+    def write_exchange(
+        self, exchange: HttpExchange, revisit_of: Revisited | None = None
+    ) -> WarcPointer:
+        """Write the response record, then its linked request record; return where it is.
+
+        With ``revisit_of`` (an earlier capture of the same URL with the same
+        payload digest), a ``revisit`` record (profile identical-payload-digest)
+        stands in for the response: headers only, pointing at the original.
+        """
         writer = self._ensure_file()
         date = warc_date(exchange.date)
         response_id = self.make_id()
         warc_headers = {"WARC-Record-ID": response_id, "WARC-Date": date}
         if exchange.ip_address:
             warc_headers["WARC-IP-Address"] = exchange.ip_address
-        response = writer.create_warc_record(
-            exchange.url,
-            "response",
-            payload=io.BytesIO(exchange.body),
-            length=len(exchange.body),
-            warc_headers_dict=warc_headers,
-            http_headers=StatusAndHeaders(
-                status_line(exchange.status),
-                list(exchange.response_headers),
-                protocol=exchange.protocol,
-            ),
+        http_headers = StatusAndHeaders(
+            status_line(exchange.status),
+            list(exchange.response_headers),
+            protocol=exchange.protocol,
         )
+        if revisit_of is None:
+            response = writer.create_warc_record(
+                exchange.url,
+                "response",
+                payload=io.BytesIO(exchange.body),
+                length=len(exchange.body),
+                warc_headers_dict=warc_headers,
+                http_headers=http_headers,
+            )
+        else:
+            warc_headers["WARC-Refers-To"] = revisit_of.record_id
+            response = writer.create_revisit_record(
+                exchange.url,
+                digest=payload_digest(exchange.body),
+                refers_to_uri=revisit_of.url,
+                refers_to_date=revisit_of.date,
+                http_headers=http_headers,
+                warc_headers_dict=warc_headers,
+            )
         pointer = self._write(response)
         request = writer.create_warc_record(
             exchange.url,

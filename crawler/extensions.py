@@ -27,7 +27,7 @@ def run_figures(stats: dict, reason: str) -> RunFigures:
     # An error is a request given up after its retries, or a page that broke
     # extraction; a 503 that succeeded on retry is not one, nor is a 404.
     errors = stats.get("retry/max_reached", 0) + stats.get("arshif/extract_errors", 0)
-    responses = stats.get("arshif/warc_responses", 0)
+    responses = stats.get("arshif/warc_responses", 0) + stats.get("arshif/revisits", 0)
     articles = stats.get("arshif/articles_saved", 0)
     if reason != "finished":
         status = "failed"
@@ -48,6 +48,11 @@ def run_figures(stats: dict, reason: str) -> RunFigures:
         error_kinds=error_kinds,
         warc_files=stats.get("arshif/warc_files", []),
         message=None if reason == "finished" else f"closed: {reason}",
+        new_articles=stats.get("arshif/articles_new", 0),
+        updated_articles=stats.get("arshif/articles_updated", 0),
+        unchanged_articles=stats.get("arshif/articles_unchanged", 0),
+        revisits=stats.get("arshif/revisits", 0),
+        duration=round(stats.get("elapsed_time_seconds", 0.0), 3),
     )
 
 

@@ -20,4 +20,6 @@ class ArticlePage:
     warc: WarcPointer | None
     capture_id: int | None = None
     discovery: dict[str, Any] = field(default_factory=dict, repr=False)
+    aliases: list[str] = field(default_factory=list)  # other URLs it was requested under
+    revisit: bool = False  # the payload is identical to an earlier capture (a revisit record)
     record: ArticleRecord | None = field(default=None, repr=False)

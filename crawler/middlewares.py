@@ -21,7 +21,8 @@ from twisted.internet.task import deferLater
 
 from archive import __version__
 from archive.store import Archive
-from archive.warc import HttpExchange, WarcFileWriter
+from archive.urls import canonicalize
+from archive.warc import HttpExchange, Revisited, WarcFileWriter, payload_digest, warc_date
 
 # Never written to a WARC: credentials for the proxy, not part of the exchange with the site.
 _PRIVATE_REQUEST_HEADERS = {b"proxy-authorization"}
@@ -35,6 +36,17 @@ def _header_pairs(headers: scrapy.http.headers.Headers) -> list[tuple[str, str]]
         if name.lower() not in _PRIVATE_REQUEST_HEADERS
         for value in values
     ]
+
+
+def _location(url: str, response: Response) -> str | None:
+    """Where a redirect points, canonicalised (so a later run knows where a short link leads)."""
+    value = response.headers.get(b"Location")
+    if not (300 <= response.status < 400 and value):
+        return None
+    try:
+        return canonicalize(value.decode("latin-1"), url)
+    except ValueError:
+        return None
 
 
 def _kind(request: Request) -> str | None:
@@ -141,7 +153,13 @@ class WarcCaptureMiddleware:
             date=started,
             ip_address=str(response.ip_address) if response.ip_address else None,
         )
-        pointer = self.writer.write_exchange(exchange)
+        # The same payload as an earlier capture of this URL: a revisit record, not a second copy.
+        earlier = self.archive.earlier_capture(request.url, payload_digest(response.body))
+        revisit = None
+        if earlier is not None:
+            when = datetime.fromisoformat(earlier.date)
+            revisit = Revisited(earlier.record_id, request.url, warc_date(when))
+        pointer = self.writer.write_exchange(exchange, revisit)
         content_type = response.headers.get(b"Content-Type")
         encoding = response.headers.get(b"Content-Encoding")
         capture_id = self.archive.add_capture(
@@ -153,14 +171,20 @@ class WarcCaptureMiddleware:
             status=response.status,
             fetched=started.isoformat(),
             pointer=pointer,
+            record_type="revisit" if earlier is not None else "response",
+            location=_location(request.url, response),
             content_type=content_type.decode("latin-1") if content_type else None,
             content_encoding=encoding.decode("latin-1") if encoding else None,
             body_length=len(response.body),
         )
-        request.meta["arshif_warc"] = pointer
+        # Pages point at a full response record: for a revisit, the earlier one.
+        request.meta["arshif_warc"] = earlier or pointer
+        request.meta["arshif_revisit"] = earlier is not None
         request.meta["arshif_capture_id"] = capture_id
-        request.meta["arshif_fetched"] = started.isoformat()
-        self.crawler.stats.inc_value("arshif/warc_responses")
+        request.meta["arshif_fetched"] = (
+            datetime.fromisoformat(earlier.date).isoformat() if earlier else started.isoformat()
+        )
+        self.crawler.stats.inc_value("arshif/revisits" if earlier else "arshif/warc_responses")
         return response
 
     def process_exception(self, request: Request, exception: Exception) -> None:

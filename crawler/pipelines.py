@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Self
 
 from scrapy import Spider, signals
@@ -71,7 +71,7 @@ class ArchivePipeline:
             raise DropItem(f"{item.site}: {item.url}: no WARC record, not stored")
         metadata_id = None
         writer = warc_writer(self.crawler)
-        if writer is not None:
+        if writer is not None and not item.revisit:
             # The archive carries its own interpretation of each page, next to the capture.
             data = {**item.record.as_dict(), "discovery": item.discovery}
             metadata_id = writer.write_metadata(item.fetched_url, item.warc, data).record_id
@@ -88,6 +88,10 @@ class ArchivePipeline:
             "capture_id": item.capture_id,
             "run_id": self.crawler.stats.get_value("arshif/run_id"),
         }
-        self.archive.save_article(row)
+        if item.revisit:  # the stored capture stands; note that it was checked now
+            row.pop("metadata_record_id", None)
+            row["last_checked"] = datetime.now(UTC).isoformat()
+        outcome = self.archive.save_article(row, aliases=item.aliases)
+        self.crawler.stats.inc_value(f"arshif/articles_{outcome}")
         self.crawler.stats.inc_value("arshif/articles_saved")
         return item

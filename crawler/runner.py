@@ -28,6 +28,11 @@ class SiteResult:
     errors: int = 0
     error_kinds: str = "{}"
     message: str | None = None
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    revisits: int = 0
+    duration: float | None = None
 
     @property
     def failed(self) -> bool:
@@ -37,8 +42,10 @@ class SiteResult:
         kinds = self.error_kinds.strip("{}").replace('"', "")
         detail = f"  errors: {kinds}" if self.errors and kinds else ""
         return (
-            f"{self.key:<16} {self.status:<12} {self.articles:>5} articles"
-            f" {self.responses:>6} responses {self.bytes / 1e6:>8.2f} MB{detail}"
+            f"{self.key:<16} {self.status:<12} {self.new:>4} new {self.updated:>3} updated"
+            f" {self.unchanged:>4} unchanged {self.responses:>5} responses"
+            f" ({self.revisits} revisits) {self.bytes / 1e6:>6.2f} MB"
+            f" {self.duration or 0:>5.1f} s{detail}"
         )
 
 
@@ -100,6 +107,11 @@ def run_crawls(
             errors=run["errors"],
             error_kinds=run["error_kinds"] or "{}",
             message=run["message"],
+            new=run["new_articles"],
+            updated=run["updated_articles"],
+            unchanged=run["unchanged_articles"],
+            revisits=run["revisits"],
+            duration=run["duration"],
         )
 
     process = AsyncCrawlerProcess(project_settings(data_dir, sites_files, overrides))

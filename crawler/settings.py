@@ -23,6 +23,9 @@ ARSHIF_DATA_DIR = os.environ.get("ARSHIF_DATA_DIR", "data")
 # Who runs this crawler, for the User-Agent and the WARC warcinfo record.
 ARSHIF_CONTACT = os.environ.get("ARSHIF_CONTACT", "")
 ARSHIF_WARC_MAX_SIZE = 1_000_000_000
+# Articles younger than this (by publication, else first fetch) are fetched once
+# more on a later run, to catch the corrections of a story's first hours.
+ARSHIF_RECHECK_HOURS = 48
 # Back-off between retries: base * 2**attempt seconds, and the longest wait
 # (Retry-After included) a retry will honour.
 ARSHIF_RETRY_BACKOFF = 1.0

@@ -192,6 +192,7 @@ def paragraphs_html(a: Article, pullquote_class: str = "pull-quote") -> str:
 
 
 TRUTH: list[dict[str, object]] = []
+WIRE_STORY: dict = {}  # seed 003's story, set in main()
 TRUTH_EXTRA: dict[str, str] = {}  # article key -> codec, for the single-byte pages
 
 
@@ -647,6 +648,14 @@ def build_hafryat(seed: dict, pool: list[str]) -> None:
 def build_custom_news(seed: dict, pool: list[str]) -> None:
     w = SiteWriter("www.custom-news.example")
     arts = make_articles("custom_news", seed, pool)
+    # The wire story the seed-003 auto-blog reposts, carried here too under its own
+    # title: one story on two sites, for near-duplicate grouping.
+    wire = WIRE_STORY
+    arts.append(
+        Article("custom_news-wire", "باكو تطلق عملية عسكرية في كاراباخ", list(wire["text_paragraphs"]),
+                datetime.fromisoformat(wire["published"]).replace(hour=14, tzinfo=UTC))
+    )  # fmt: skip
+    arts.sort(key=lambda a: a.published, reverse=True)
     for n, a in enumerate(sorted(arts, key=lambda a: a.published)):
         a.ident = 230400 + n * 11
         a.path = f"/news/{a.ident}.html"
@@ -803,6 +812,7 @@ def main() -> None:
     gold = json.loads(GOLD.read_text(encoding="utf-8"))
     by_prefix = {k[:3]: v for k, v in gold.items()}
     pool = all_paragraphs(gold)
+    WIRE_STORY.update(by_prefix["003"])
     readme = (
         (OUT / "README.md").read_text(encoding="utf-8") if (OUT / "README.md").exists() else None
     )

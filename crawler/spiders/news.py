@@ -10,7 +10,7 @@ extraction and storage happen in the pipelines.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 from scrapy import Request, Spider, signals
@@ -19,12 +19,25 @@ from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
 from archive.discovery import XmlKind, parse_html_links, parse_xml
+from archive.extract import iso_date
 from archive.sites import PageKind, Site
+from archive.store import Archive
 from archive.urls import canonicalize
 from crawler.items import ArticlePage
 
 # Discovery documents first, so article requests are known early.
 _PRIORITY = {"feed": 20, "sitemap": 20, "listing": 10, "article": 0}
+
+
+def _when(value: str | None) -> datetime | None:
+    """An ISO date or time as an aware datetime (dates at midnight UTC, naive times as UTC)."""
+    if not value:
+        return None
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def spider_class_for(site: Site) -> type[NewsSpider]:
@@ -45,6 +58,9 @@ def spider_class_for(site: Site) -> type[NewsSpider]:
 class NewsSpider(Spider):
     site: ClassVar[Site]
 
+    archive: Archive | None = None
+    recheck = timedelta(hours=48)
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Canonical URL of each article requested this run -> what every source said of it.
@@ -55,7 +71,48 @@ class NewsSpider(Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         if cls.site.discovery.robots_sitemaps:
             crawler.signals.connect(spider.robots_parsed, signal=signals.robots_parsed)
+        crawler.signals.connect(spider.open_archive, signal=signals.spider_opened)
+        crawler.signals.connect(spider.close_archive, signal=signals.spider_closed)
+        spider.recheck = timedelta(hours=crawler.settings.getfloat("ARSHIF_RECHECK_HOURS", 48))
         return spider
+
+    # -- what the archive already holds ------------------------------------------
+
+    def open_archive(self) -> None:
+        # The known URLs live in the database, not in this process: memory stays flat.
+        self.archive = Archive.open(self.settings.get("ARSHIF_DATA_DIR"))
+
+    def close_archive(self) -> None:
+        if self.archive is not None:
+            self.archive.close()
+            self.archive = None
+
+    def wanted(self, url: str, hints: dict[str, Any]) -> bool:
+        """Whether to fetch an article: unknown, said to have changed since, or young and
+        checked only once."""
+        known = self.archive.known(url) if self.archive is not None else None
+        if known is None:
+            if self.archive is not None and self.archive.gone(url) and not hints.get("modified"):
+                self.crawler.stats.inc_value("arshif/gone_skipped")  # a dead link stays dead
+                return False
+            return True
+        last = _when(known.last_checked)
+        for key in ("modified", "published"):
+            said = _when(iso_date(hints.get(key)))
+            if said is not None and last is not None and said > last:
+                self.crawler.stats.inc_value("arshif/refetch/changed")
+                return True
+        born = _when(known.published) or _when(known.first_fetched)
+        now = datetime.now(UTC)
+        if (
+            born is not None
+            and now - born < self.recheck
+            and known.last_checked == known.first_fetched
+        ):
+            self.crawler.stats.inc_value("arshif/refetch/recheck")
+            return True
+        self.crawler.stats.inc_value("arshif/known_skipped")
+        return False
 
     # -- requests --------------------------------------------------------------
 
@@ -72,10 +129,12 @@ class NewsSpider(Spider):
             self.crawler.stats.inc_value("arshif/offsite_skipped")
             return None
         if kind == "article":
-            known = url in self._articles
-            self._merge_hints(url, hints or {})
-            if known:
+            if url in self._articles:  # already requested this run: keep what this source said
+                self._merge_hints(url, hints or {})
                 return None
+            if not self.wanted(url, hints or {}):
+                return None
+            self._merge_hints(url, hints or {})
         callback = {
             "feed": self.parse_xml,
             "sitemap": self.parse_xml,
@@ -195,6 +254,8 @@ class NewsSpider(Spider):
             warc=pointer,
             capture_id=response.meta.get("arshif_capture_id"),
             discovery=discovery,
+            aliases=[a for a in discovery.get("aliases", []) if a != url],
+            revisit=bool(response.meta.get("arshif_revisit")),
         )
 
     def on_error(self, failure: Failure) -> None:
