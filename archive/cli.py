@@ -296,6 +296,136 @@ def export_wacz(
     )
 
 
+def _archive_path(data_dir: Path) -> Path:
+    db = data_dir / DB_NAME
+    if not db.is_file():
+        raise click.ClickException(f"no archive at {db}: run `arshif demo` or `arshif crawl` first")
+    return db
+
+
+@cli.command()
+@data_option
+@click.option(
+    "--runs",
+    default=20,
+    show_default=True,
+    type=click.IntRange(1),
+    help="How many of the latest runs.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the runs as JSON.")
+def stats(data_dir: Path, runs: int, as_json: bool) -> None:
+    """What the latest crawl runs did, per site: requests, responses by status, bytes,
+    new / updated / unchanged articles, revisits, errors by kind, duration.
+
+    \b
+    Example:
+      arshif stats --data /srv/arshif --runs 10
+    """
+    db = sqlite3.connect(f"file:{_archive_path(data_dir).resolve()}?mode=ro", uri=True)
+    db.row_factory = sqlite3.Row
+    rows = [
+        dict(r) for r in db.execute("SELECT * FROM crawl_runs ORDER BY id DESC LIMIT ?", [runs])
+    ]
+    totals = db.execute(
+        "SELECT count(*), coalesce(sum(versions), 0), count(DISTINCT duplicate_group) FROM articles"
+    ).fetchone()
+    db.close()
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{totals[0]} articles, {totals[1]} versions, {totals[2]} near-duplicate groups")
+    for r in reversed(rows):
+        statuses = " ".join(f"{k}:{v}" for k, v in json.loads(r["by_status"] or "{}").items())
+        errors = " ".join(f"{k}:{v}" for k, v in json.loads(r["error_kinds"] or "{}").items())
+        click.echo(
+            f"run {r['id']:>4} {r['started'][:16]} {r['site']:<16} {r['status']:<11}"
+            f" {r['requests']:>5} req [{statuses}] {r['bytes'] / 1e6:.2f} MB"
+            f" | {r['new_articles']} new {r['updated_articles']} updated"
+            f" {r['unchanged_articles']} unchanged {r['revisits']} revisits"
+            f" | {r['errors']} errors {errors} | {r['duration'] or 0:.1f} s"
+        )
+
+
+@cli.command()
+@data_option
+def verify(data_dir: Path) -> None:
+    """Check the archive: the database's integrity, that every article version points
+    at an existing WARC record whose payload digest matches, and that every WARC
+    file reads to its end. Prints each problem; exits 0 only when there is none.
+
+    \b
+    Example:
+      arshif verify --data /srv/arshif || mail -s "arshif archive damaged" me@example.org
+    """
+    from archive.verify import verify as run
+
+    files = list((data_dir / "warc").glob("*.warc.gz"))
+    with click.progressbar(length=len(files), label="reading WARC files", file=sys.stderr) as bar:
+        problems = run(data_dir, on_step=lambda _: bar.update(1))
+    for problem in problems:
+        click.echo(problem)
+    if problems:
+        click.echo(f"{len(problems)} problem(s) in {data_dir}", err=True)
+        sys.exit(1)
+    click.echo(f"{data_dir}: archive sound ({len(files)} WARC files)", err=True)
+
+
+@cli.command()
+@data_option
+@click.option("--site", "site_key", help="Only this site's articles.")
+@click.option("--since", metavar="DATE", help="Published on or after DATE (YYYY-MM-DD).")
+@click.option("--until", metavar="DATE", help="Published on or before DATE (YYYY-MM-DD).")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]), required=True)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File (default: stdout).",
+)
+def export(
+    data_dir: Path,
+    site_key: str | None,
+    since: str | None,
+    until: str | None,
+    fmt: str,
+    output: Path | None,
+) -> None:
+    """Export articles (text and metadata) as JSON lines, CSV or Parquet.
+
+    \b
+    Examples:
+      arshif export --format jsonl --site hafryat > hafryat.jsonl
+      arshif export --format parquet --since 2020-10-01 --until 2020-10-31 -o oct.parquet
+    """
+    from archive.export import export as run
+
+    _archive_path(data_dir)
+    for name, value in (("--since", since), ("--until", until)):
+        if value and not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", value):
+            raise click.BadParameter(f"{value!r}: give a date as YYYY-MM-DD", param_hint=name)
+    if fmt == "parquet" and output is None:
+        raise click.UsageError("--format parquet needs -o FILE")
+    count = run(data_dir, fmt, output, site=site_key, since=since, until=until)
+    click.echo(f"{count} article(s) exported", err=True)
+
+
+@cli.command()
+@data_option
+def reindex(data_dir: Path) -> None:
+    """Rebuild the search index (after an upgrade that changes the normalisation).
+
+    \b
+    Example:
+      arshif reindex --data ./data
+    """
+    from archive.store import Archive
+
+    _archive_path(data_dir)
+    archive = Archive.open(data_dir)
+    click.echo(f"{archive.reindex()} articles indexed")
+    archive.close()
+
+
 def main() -> None:
     try:
         cli.main(prog_name="arshif")

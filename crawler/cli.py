@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from archive.cli import data_option, sites_files_with_env, sites_option
+from archive.lock import LOCKED_EXIT, CrawlLock, CrawlLocked
 from archive.sites import SiteConfigError
 from archive.store import DataDirError, check_data_dir
 from crawler.runner import SiteResult, run_crawls, select_sites
@@ -54,11 +55,15 @@ def _crawl(
         click.echo(f"  done: {result.line()}", err=True)
 
     try:
-        return run_crawls(
-            sites, data_dir, sites_files=sites_files, overrides=overrides, on_site_done=done
-        )
+        with CrawlLock(data_dir):
+            return run_crawls(
+                sites, data_dir, sites_files=sites_files, overrides=overrides, on_site_done=done
+            )
     except DataDirError as e:
         raise click.ClickException(str(e)) from None
+    except CrawlLocked as e:
+        click.echo(f"arshif: {e}", err=True)
+        sys.exit(LOCKED_EXIT)
 
 
 def _report(results: list[SiteResult]) -> None:
@@ -99,7 +104,8 @@ def crawl(
 ) -> None:
     """Crawl the registered sites (all, or the KEYs given) into the archive.
 
-    Exits 1 when a site could not be crawled at all (unreachable, failed).
+    Exits 1 when a site could not be crawled at all (unreachable, failed), and 75
+    at once when another crawl is running on the same data directory (for cron).
 
     \b
     Examples:
