@@ -7,7 +7,7 @@ DATA   ?= data
 PORT   ?= 8001
 SITES  ?=
 
-.PHONY: setup tools test lint demo crawl serve mirror quality bench bench-search clean
+.PHONY: setup tools test lint demo crawl serve mirror quality bench bench-search bench-memory clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,9 @@ bench: setup  ## extraction speed against plain trafilatura
 
 bench-search: setup  ## search latency on a million synthetic articles (builds ~5 GB in /tmp once)
 	$(BIN)/python tools/bench_search.py --articles 1000000
+
+bench-memory: setup  ## peak crawl memory at 2,000 and 20,000 articles (about 5 minutes)
+	$(BIN)/python tools/bench_crawl_memory.py --sizes 2000 20000
 
 clean:
 	rm -rf $(VENV) .venv-tools .pytest_cache .ruff_cache *.egg-info

@@ -100,3 +100,73 @@ def test_data_dir_errors_are_one_clear_line(tmp_path):
     with pytest.raises(DataDirError) as info:
         check_data_dir(blocker / "data")
     assert str(blocker / "data") in str(info.value) and "\n" not in str(info.value)
+
+
+def _capture(n: int, **kw) -> dict:
+    base = article(
+        fetched=f"2026-01-0{n}T00:00:00+00:00",
+        warc_offset=100 * n,
+        warc_record_id=f"<urn:uuid:{n}>",
+        payload_digest=f"sha1:{n}",
+    )
+    return base | kw
+
+
+def test_versions_new_updated_unchanged():
+    archive = Archive.in_memory()
+    archive.register_site(SITE)
+    assert archive.save_article(_capture(1)) == "new"
+    assert archive.save_article(_capture(2)) == "unchanged"  # a new capture, the same words
+    assert (
+        archive.save_article(_capture(3, text="نص   ")) == "unchanged"
+    )  # white space is not a change
+    assert archive.save_article(_capture(4, text="نص معدل")) == "updated"
+    row = archive.db.execute(
+        "SELECT versions, text, warc_offset, last_checked FROM articles"
+    ).fetchone()
+    assert row == (2, "نص معدل", 400, "2026-01-04T00:00:00+00:00")
+    versions = archive.db.execute(
+        "SELECT version, text, warc_offset FROM article_versions ORDER BY version"
+    ).fetchall()
+    assert versions == [(1, "نص", 100), (2, "نص معدل", 400)]
+    # re-reading the first capture (re-extraction) corrects that version in place
+    assert archive.save_article(_capture(1, text="نص مصحح")) == "updated"
+    assert archive.db.execute("SELECT text FROM article_versions WHERE version = 1").fetchone() == (
+        "نص مصحح",
+    )
+    assert archive.db.execute("SELECT text FROM articles").fetchone() == ("نص معدل",)
+
+
+def test_aliases_make_one_article():
+    archive = Archive.in_memory()
+    archive.register_site(SITE)
+    archive.save_article(_capture(1), aliases=["https://hafryat.com/?q=node/1"])
+    assert archive.save_article(_capture(2, url="https://hafryat.com/?q=node/1")) == "unchanged"
+    assert archive.article_count() == 1
+    known = archive.known("https://hafryat.com/ar/node/1")  # the fetched URL is an alias too
+    assert (
+        known is not None and known.versions == 1 and known.first_fetched.startswith("2026-01-01")
+    )
+    assert archive.known("https://hafryat.com/node/999") is None
+
+
+def test_near_duplicates_share_a_group():
+    archive = Archive.in_memory()
+    archive.register_site(SITE)
+    story = " ".join(
+        f"قالت وزارة الدفاع في بيانها رقم {i} إن القوات تقدمت نحو الحدود الشمالية"
+        for i in range(12)
+    )
+    other = " ".join(
+        f"أعلن البنك المركزي في تقريره رقم {i} ارتفاع معدلات التضخم خلال الشهر" for i in range(12)
+    )
+    archive.save_article(_capture(1, url="https://hafryat.com/node/1", text=story))
+    archive.save_article(
+        _capture(
+            2, url="https://hafryat.com/node/2", text="نقلا عن الجزيرة: " + story + " رابط المصدر"
+        )
+    )
+    archive.save_article(_capture(3, url="https://hafryat.com/node/3", text=other))
+    groups = dict(archive.db.execute("SELECT url, duplicate_group FROM articles").fetchall())
+    assert groups["https://hafryat.com/node/1"] == groups["https://hafryat.com/node/2"] is not None
+    assert groups["https://hafryat.com/node/3"] is None

@@ -42,6 +42,9 @@ ARTICLE_COLUMNS = {
     "extraction_path": "How the text was extracted: site-rules, generic or fallback-paragraphs",
     "date_source": "Where the date came from: json-ld, meta, time, page:<calendar>, hint:<source>",
     "discovery": "How the crawler found it and what feeds or sitemaps said of it (JSON)",
+    "versions": "How many versions of it the archive holds (article_versions)",
+    "duplicate_group": "Articles sharing this number tell the same story (near-duplicate text)",
+    "last_checked": "When it was last fetched, changed or not",
 }
 
 
@@ -70,11 +73,30 @@ def archive_metadata(databases: list[str]) -> dict[str, Any]:
             "description": "One row per site per crawl, with what it fetched and what went wrong.",
             "sort_desc": "id",
             "facets": ["site", "status"],
+            "columns": {
+                "new_articles": "Articles seen for the first time",
+                "updated_articles": "Articles whose text changed: a new version",
+                "unchanged_articles": "Articles fetched again with the same text",
+                "revisits": "Responses identical to an earlier capture (WARC revisit records)",
+                "duration": "Seconds the run took",
+            },
         },
         "sites": {
             "title": "Sites",
             "description": "The registered sites this archive has crawled.",
         },
+        "article_versions": {
+            "title": "Article versions",
+            "description": "Every stored version of every article, with its WARC record;"
+            " an article whose text changed on a later crawl has several.",
+            "sort_desc": "fetched",
+        },
+        "article_aliases": {
+            "title": "Article aliases",
+            "description": "Every URL an article is known under: short links, language prefixes, "
+            "tracking parameters, redirects.",
+        },
+        "fingerprint_bands": {"hidden": True},
         "articles_fts": {"hidden": True},
     }
     for suffix in ("data", "idx", "docsize", "config", "content"):

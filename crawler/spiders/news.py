@@ -9,13 +9,18 @@ extraction and storage happen in the pipelines.
 
 from __future__ import annotations
 
+import os
+import shutil
+import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, ClassVar
 
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.http import Response, TextResponse
+from scrapy.settings import BaseSettings
 from twisted.python.failure import Failure
 
 from archive.discovery import XmlKind, parse_html_links, parse_xml
@@ -76,16 +81,34 @@ class NewsSpider(Spider):
         spider.recheck = timedelta(hours=crawler.settings.getfloat("ARSHIF_RECHECK_HOURS", 48))
         return spider
 
+    @classmethod
+    def update_settings(cls, settings: BaseSettings) -> None:
+        super().update_settings(settings)
+        data = settings.get("ARSHIF_DATA_DIR")
+        if settings.getbool("ARSHIF_DISK_QUEUE", True) and data and not settings.get("JOBDIR"):
+            # Pending requests on disk, not in memory: a sitemap of 100,000 articles
+            # costs the crawl no more memory than one of 1,000. Private to this run.
+            job = Path(data) / "jobs" / f"{cls.name}-{os.getpid()}-{time.time_ns()}"
+            settings.set("JOBDIR", str(job), priority="spider")
+
     # -- what the archive already holds ------------------------------------------
 
     def open_archive(self) -> None:
         # The known URLs live in the database, not in this process: memory stays flat.
         self.archive = Archive.open(self.settings.get("ARSHIF_DATA_DIR"))
+        job = self.settings.get("JOBDIR")
+        if job:  # queues left by a run that was killed: the crawl lock says none is running
+            for stale in Path(job).parent.glob(f"{self.name}-*"):
+                if stale != Path(job):
+                    shutil.rmtree(stale, ignore_errors=True)
 
     def close_archive(self) -> None:
         if self.archive is not None:
             self.archive.close()
             self.archive = None
+        job = self.settings.get("JOBDIR")
+        if job and Path(job).parent.name == "jobs":
+            shutil.rmtree(job, ignore_errors=True)
 
     def wanted(self, url: str, hints: dict[str, Any]) -> bool:
         """Whether to fetch an article: unknown, said to have changed since, or young and
