@@ -206,3 +206,46 @@ def test_politeness_is_the_default():
     assert settings["DOWNLOADER_MIDDLEWARES"]["crawler.middlewares.WarcCaptureMiddleware"] > 600
     site = REGISTRY["lebanontab"]
     assert spider_class_for(site).custom_settings == {"CONCURRENT_REQUESTS_PER_DOMAIN": 1}
+
+
+def test_which_known_articles_are_fetched_again(tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    from archive.store import Archive
+
+    spider = spider_for("hafryat")
+    spider.archive = Archive.in_memory()
+    spider.archive.register_site(REGISTRY["hafryat"])
+    now = datetime.now(UTC)
+
+    def store(url: str, published: datetime, fetched: datetime) -> None:
+        spider.archive.save_article(
+            {
+                "url": url,
+                "site": "hafryat",
+                "title": "t",
+                "text": "x",
+                "published": published.isoformat(),
+                "fetched_url": url,
+                "fetched": fetched.isoformat(),
+                "warc_filename": "f",
+                "warc_offset": 1,
+                "warc_length": 1,
+                "warc_record_id": f"<{url}>",
+                "payload_digest": "d",
+            }
+        )
+
+    old, young = "https://hafryat.com/node/1", "https://hafryat.com/node/2"
+    store(old, now - timedelta(days=30), now - timedelta(days=29))
+    store(young, now - timedelta(hours=5), now - timedelta(hours=4))
+    assert spider.wanted("https://hafryat.com/node/3", {})  # unknown
+    assert not spider.wanted(
+        old, {"modified": (now - timedelta(days=30)).isoformat()}
+    )  # not changed since
+    assert spider.wanted(old, {"modified": now.isoformat()})  # the sitemap says it changed
+    assert spider.wanted(young, {})  # young and checked once: once more
+    spider.archive.db.execute(
+        "UPDATE articles SET last_checked = ? WHERE url = ?", [now.isoformat(), young]
+    )
+    assert not spider.wanted(young, {})  # ... but only once

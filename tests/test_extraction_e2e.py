@@ -192,3 +192,19 @@ def test_extract_command_prints_the_record(tmp_path):
         cli, ["extract", str(page), "--url", seed["url"], "--site", "nope"]
     )
     assert unknown.exit_code == 1 and "unknown site 'nope'" in unknown.output
+
+
+def test_the_wire_story_and_its_repost_share_a_duplicate_group(demo_archive):
+    groups = rows(
+        demo_archive,
+        "SELECT duplicate_group, group_concat(site) AS sites, count(*) AS n FROM articles"
+        " WHERE duplicate_group IS NOT NULL GROUP BY duplicate_group",
+    )
+    assert [(set(g["sites"].split(",")), g["n"]) for g in groups] == [
+        ({"repost_blog", "custom_news"}, 2)
+    ]
+
+
+def test_verify_passes_on_the_demo_archive(demo_archive):
+    result = CliRunner().invoke(cli, ["verify", "--data", str(demo_archive)])
+    assert result.exit_code == 0, result.output

@@ -176,3 +176,30 @@ def test_warcio_check_passes(tmp_path):
 
 def test_warc_date_keeps_microseconds():
     assert warc_date(WHEN.replace(microsecond=120)) == "2026-01-02T03:04:05.000120Z"
+
+
+def test_revisit_record_points_at_the_original(tmp_path):
+    from archive.warc import Revisited, payload_digest
+
+    with writer(tmp_path) as w:
+        original = w.write_exchange(exchange())
+        revisit = w.write_exchange(
+            exchange(), Revisited(original.record_id, exchange().url, original.date)
+        )
+    recs = records(tmp_path / revisit.filename)
+    rtype, headers, http, payload = recs[3]
+    assert rtype == "revisit" and payload == b""
+    assert (
+        headers["WARC-Profile"]
+        == "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
+    )
+    assert headers["WARC-Refers-To"] == original.record_id
+    assert headers["WARC-Refers-To-Target-URI"] == exchange().url
+    assert headers["WARC-Refers-To-Date"] == original.date == "2026-01-02T03:04:05Z"
+    assert (
+        headers["WARC-Payload-Digest"]
+        == payload_digest("<p>مرحبا</p>".encode())
+        == original.payload_digest
+    )
+    assert http.get_statuscode() == "200"
+    assert recs[4][0] == "request" and recs[4][1]["WARC-Concurrent-To"] == revisit.record_id
