@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,6 +37,29 @@ def crawl_env(proxy: str | None, **extra: str) -> dict[str, str]:
     if proxy:
         env |= {"HTTPS_PROXY": proxy, "HTTP_PROXY": proxy}
     return env | extra
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (yet)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_serving(url: str, process: subprocess.Popen, timeout: float = 30) -> None:
+    """Poll url until the server answers (any HTTP status), or fail if it dies or stalls."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2).read()
+            return
+        except urllib.error.HTTPError:
+            return  # it answered
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                raise RuntimeError(f"no server answered at {url}") from None
+            time.sleep(0.2)
 
 
 def run(

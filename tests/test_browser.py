@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import sqlite3
 import subprocess
-import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
-from tests.conftest import BIN, ROOT, crawl_env
+from tests.conftest import BIN, ROOT, crawl_env, free_port, wait_until_serving
 
 pytestmark = pytest.mark.e2e
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -42,9 +39,7 @@ sync_api = pytest.importorskip("playwright.sync_api")
 
 @pytest.fixture(scope="module")
 def served(demo_archive):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     process = subprocess.Popen(
         [str(BIN / "arshif"), "serve", "--data", str(demo_archive), "--port", str(port)],
         env=crawl_env(None),
@@ -52,16 +47,7 @@ def served(demo_archive):
         stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(base + "/-/versions.json", timeout=2).read()
-            break
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                raise RuntimeError("arshif serve did not start") from None
-            time.sleep(0.2)
+    wait_until_serving(base + "/-/versions.json", process)
     yield base
     process.terminate()
     process.wait(10)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import socket
 import sqlite3
 import zlib
 from datetime import datetime
@@ -14,7 +13,7 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from tests.conftest import BIN, ROOT, crawl_env, run
+from tests.conftest import BIN, ROOT, crawl_env, free_port, run
 
 pytestmark = pytest.mark.e2e
 
@@ -224,9 +223,7 @@ def test_scrapy_crawl_through_the_proxy(mirror_proxy, tmp_path):
 
 
 def test_unreachable_sites_end_with_a_summary_and_nonzero_exit(tmp_path):
-    with socket.socket() as s:  # a loopback port nothing listens on: every connection is refused
-        s.bind(("127.0.0.1", 0))
-        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens: every connection is refused
     result = run(
         [str(BIN / "arshif"), "crawl", "--data", str(tmp_path)], crawl_env(dead), timeout=180
     )

@@ -10,10 +10,8 @@ from __future__ import annotations
 import html
 import json
 import os
-import socket
 import sqlite3
 import subprocess
-import time
 import urllib.request
 import zipfile
 
@@ -21,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from archive.cli import cli
-from tests.conftest import ROOT
+from tests.conftest import ROOT, free_port, wait_until_serving
 
 pytestmark = pytest.mark.e2e
 TOOLS = ROOT / ".venv-tools" / "bin"
@@ -72,26 +70,13 @@ def pywb(wacz, tmp_path_factory):
         [str(TOOLS / "wb-manager"), "add", "--unpack-wacz", "arshif", str(wacz)],
         cwd=home, env=env, check=True, capture_output=True,
     )  # fmt: skip
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     process = subprocess.Popen(
         [str(TOOLS / "wayback"), "-p", str(port), "-b", "127.0.0.1"],
         cwd=home, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(base + "/arshif/", timeout=2)
-            break
-        except urllib.error.HTTPError:
-            break
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                raise RuntimeError("pywb did not start") from None
-            time.sleep(0.3)
+    wait_until_serving(base + "/arshif/", process)
     yield base
     process.terminate()
     process.wait(10)
