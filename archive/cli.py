@@ -53,6 +53,19 @@ data_option = click.option(
 )
 
 
+def _archive_path(data_dir: Path) -> Path:
+    """The archive database in data_dir, or one line telling the user how to make one."""
+    db = data_dir / DB_NAME
+    if not db.is_file():
+        raise click.ClickException(f"no archive at {db}: run `arshif demo` or `arshif crawl` first")
+    return db
+
+
+def _check_date(value: str | None, option: str) -> None:
+    if value and not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", value):
+        raise click.BadParameter(f"{value!r}: give a date as YYYY-MM-DD", param_hint=option)
+
+
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="arshif")
 def cli() -> None:
@@ -76,9 +89,7 @@ def serve(data_dir: Path, port: int) -> None:
     Example:
       arshif serve --data ./data --port 8001
     """
-    db = data_dir / DB_NAME
-    if not db.is_file():
-        raise click.ClickException(f"no archive at {db}: run `arshif demo` or `arshif crawl` first")
+    db = _archive_path(data_dir)
     from datasette import cli as datasette_cli
 
     # Not -i (immutable): that would ignore the WAL and miss a crawl in progress.
@@ -224,11 +235,8 @@ def search(
     from archive.search import MARK
     from archive.search import search as run_search
 
-    db = data_dir / DB_NAME
-    if not db.is_file():
-        raise click.ClickException(f"no archive at {db}: run `arshif demo` or `arshif crawl` first")
-    if since and not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", since):
-        raise click.BadParameter(f"{since!r}: give a date as YYYY-MM-DD", param_hint="--since")
+    db = _archive_path(data_dir)
+    _check_date(since, "--since")
     conn = sqlite3.connect(f"file:{db.resolve()}?mode=ro", uri=True)
     try:
         hits = run_search(conn, query, site=site_key, since=since, limit=limit)
@@ -277,10 +285,7 @@ def export_wacz(
     from archive.reextract import warc_files
     from archive.wacz import export_wacz as run
 
-    if not (data_dir / DB_NAME).is_file():
-        raise click.ClickException(
-            f"no archive at {data_dir / DB_NAME}: run `arshif demo` or `arshif crawl` first"
-        )
+    _archive_path(data_dir)
     target = output or data_dir / "arshif.wacz"
     files = warc_files(data_dir, site_key)
     with click.progressbar(length=len(files), label="packing WARC files", file=sys.stderr) as bar:
@@ -294,13 +299,6 @@ def export_wacz(
         f"{summary.path}: {summary.warc_files} WARC files, {summary.pages} pages,"
         f" {summary.index_lines} index lines, {summary.bytes / 1e6:.2f} MB"
     )
-
-
-def _archive_path(data_dir: Path) -> Path:
-    db = data_dir / DB_NAME
-    if not db.is_file():
-        raise click.ClickException(f"no archive at {db}: run `arshif demo` or `arshif crawl` first")
-    return db
 
 
 @cli.command()
@@ -400,9 +398,8 @@ def export(
     from archive.export import export as run
 
     _archive_path(data_dir)
-    for name, value in (("--since", since), ("--until", until)):
-        if value and not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", value):
-            raise click.BadParameter(f"{value!r}: give a date as YYYY-MM-DD", param_hint=name)
+    _check_date(since, "--since")
+    _check_date(until, "--until")
     if fmt == "parquet" and output is None:
         raise click.UsageError("--format parquet needs -o FILE")
     count = run(data_dir, fmt, output, site=site_key, since=since, until=until)
