@@ -16,6 +16,7 @@ is never removed by a common rule (a site rule is trusted as written).
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 from itertools import pairwise
@@ -25,9 +26,15 @@ from lxml import etree, html
 from archive.normalize import content_words, normalize
 from archive.sites import compile_cleanup_rule
 
-# Elements that are never article text.
+log = logging.getLogger(__name__)
+
+# No common rule removes an element that holds more than this share of the page's
+# paragraph text: that element is the article or wraps it.
+MAX_SHARE = 0.3
+# Elements that are never article text. A <form> is not one of them: ASP.NET WebForms
+# pages, common among Arabic news sites, hold the whole page in one; its controls go.
 DROP_TAGS = (
-    "script", "style", "noscript", "iframe", "form", "nav", "footer", "aside", "button",
+    "script", "style", "noscript", "iframe", "nav", "footer", "aside", "button",
     "svg", "select", "input", "textarea", "template", "object", "embed", "video", "audio",
 )  # fmt: skip
 # Class or id words of furniture, matched as whole words of the attribute
@@ -57,20 +64,80 @@ LEAD_WORDS = {
 }
 # Word pairs that name furniture only together ("go-to-top", "most-read").
 FURNITURE_PAIRS = {("go", "to"), ("to", "top"), ("most", "read"), ("back", "to"), ("read", "more")}
-_SPLIT = re.compile(r"[\s_\-]+")
-_SCREEN_READER = {"screen", "reader", "sr", "only", "visually", "hidden"}
+# A class token's leading word that makes it a state of the page, not a widget:
+# "has-sidebar" and "no-comments" describe a layout that holds the article.
+_STATE_WORDS = {"has", "no", "with", "without", "is", "show", "hide", "enable", "disable"}
+_SPLIT = re.compile(r"[_\-]+")
+# Text for screen readers only ("sr-only", "screen-reader-text", "visually-hidden"): the
+# pair must stand in one class token, so Tailwind's "overflow-hidden max-w-screen" is no match.
+_SCREEN_READER_PAIRS = ({"screen", "reader"}, {"sr", "only"}, {"visually", "hidden"})
+_SCREEN_READER_MAX = 200
+_HEADINGS = (
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+)  # characters: more than that is content, whatever the class says
+
+
+def _token_words(token: str) -> list[str]:
+    """The words that say what a class or id token names.
+
+    BEM names an element by its last part: "sidebar-grid__content" is the content of
+    a "sidebar-grid" block, and "article__share" the share widget of an article; a
+    "--modifier" only varies it.
+    """
+    token = token.split("__")[-1].split("--")[0]
+    return [w for w in _SPLIT.split(token) if w]
+
+
+def _tokens(el: etree._Element) -> list[list[str]]:
+    tokens = [w for w in map(_token_words, (el.get("class") or "").lower().split()) if w]
+    ident = _token_words((el.get("id") or "").lower().strip())
+    if ident and not _is_heading_anchor(el, ident):
+        tokens.append(ident)
+    return tokens
+
+
+_WORD = re.compile(r"\w+")
+
+
+def _is_heading_anchor(el: etree._Element, ident: list[str]) -> bool:
+    """An id made from a heading's words ("sharing-with-a-single-developer") names a
+    section of the article, not a widget: documentation and Markdown generators
+    give each section such an id."""
+    if len(ident) < 3:
+        return False
+    heading = el if el.tag in _HEADINGS else next(el.iter(*_HEADINGS), None)
+    if heading is None:
+        return False
+    said = _WORD.findall("".join(heading.itertext()).lower())
+    return said[: len(ident)] == ident
 
 
 def _words(el: etree._Element) -> list[str]:
-    text = f"{el.get('class') or ''} {el.get('id') or ''}".lower()
-    return [w for w in _SPLIT.split(text) if w]
+    return [w for words in _tokens(el) for w in words]
 
 
-def is_widget(el: etree._Element) -> bool:
-    words = _words(el)
+def _names_widget(words: list[str]) -> bool:
+    if words[0] in _STATE_WORDS:
+        return False
     if any(w in WIDGET_WORDS for w in words):
         return True
     return any(pair in FURNITURE_PAIRS for pair in pairwise(words))
+
+
+def is_widget(el: etree._Element) -> bool:
+    return any(_names_widget(words) for words in _tokens(el))
+
+
+def is_screen_reader_text(el: etree._Element) -> bool:
+    return (
+        any(pair <= set(words) for words in _tokens(el) for pair in _SCREEN_READER_PAIRS)
+        and _text_len(el) <= _SCREEN_READER_MAX
+    )
 
 
 def is_lead(el: etree._Element) -> bool:
@@ -102,8 +169,14 @@ def _drop(el: etree._Element) -> None:
 class Cleaner:
     """Removes furniture from one page; ``protect`` are elements no common rule may take."""
 
-    def __init__(self, tree: html.HtmlElement, protect: Iterable[etree._Element] = ()) -> None:
+    def __init__(
+        self,
+        tree: html.HtmlElement,
+        protect: Iterable[etree._Element] = (),
+        max_share: float = MAX_SHARE,
+    ) -> None:
         self.tree = tree
+        self.max_share = max_share
         self.protected = set()
         for el in protect:
             self.protected.update(el.iterancestors())
@@ -116,19 +189,38 @@ class Cleaner:
                 self._p_text[el] = self._p_text.get(el, 0) + length
         self.body_text = self._p_text.get(tree, 0) or 1
         self.removed: list[str] = []
+        self.skipped: list[str] = []  # removals refused because they would take the article
 
     def _guarded(self, el: etree._Element) -> bool:
-        if el in self.protected or el.tag in ("html", "body"):
+        if el in self.protected or el.tag in ("html", "body", "main", "article"):
             return True
-        # An element holding most of the page's paragraph text is the article, whatever its class.
-        return self._p_text.get(el, 0) > 0.5 * self.body_text
+        # An element holding much of the page's paragraph text is (or wraps) the article,
+        # whatever its tag or class: ASP.NET pages sit whole inside a <form>, and lxml
+        # may close a stray <aside> around the article.
+        if self._p_text.get(el, 0) > self.max_share * self.body_text:
+            self.skipped.append(f"{el.tag}.{'.'.join(_words(el))}")
+            log.debug(
+                "kept %s.%s: it holds %d of %d characters of paragraph text",
+                el.tag,
+                ".".join(_words(el)),
+                self._p_text.get(el, 0),
+                self.body_text,
+            )
+            return True
+        return False
 
     def site_rules(self, rules: Iterable[str]) -> None:
         for rule in rules:
             for el in self.tree.xpath(compile_cleanup_rule(rule)):
-                if isinstance(el, etree._Element) and el.getparent() is not None:
-                    self.removed.append(f"rule:{rule}")
-                    _drop(el)
+                if not isinstance(el, etree._Element) or el.getparent() is None:
+                    continue
+                if self._guarded(el):
+                    # A rule written for the site's old template, or a preset's rule on a
+                    # page built otherwise: say so, and keep the article.
+                    log.info("cleanup rule %r would remove the article's text; skipped", rule)
+                    continue
+                self.removed.append(f"rule:{rule}")
+                _drop(el)
 
     def common(self) -> None:
         for el in list(self.tree.iter(*DROP_TAGS)):
@@ -144,7 +236,7 @@ class Cleaner:
             elif is_widget(el) and not self._guarded(el):
                 self.removed.append(f"furniture:{el.tag}.{'.'.join(_words(el))}")
                 _drop(el)
-            elif set(_words(el)) & _SCREEN_READER and len(set(_words(el)) & _SCREEN_READER) >= 2:
+            elif is_screen_reader_text(el) and not self._guarded(el):
                 _drop(el)  # text for screen readers only ("زر الذهاب إلى الأعلى")
         for comment in self.tree.xpath("//comment()"):
             _drop(comment)

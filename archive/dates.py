@@ -27,6 +27,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from typing import Literal
+from urllib.parse import urlsplit
 
 from hijridate import Hijri
 
@@ -307,3 +308,24 @@ def parse_iso(value: str | None) -> date | datetime | None:
         return None
     result = _from_match(found, None)
     return result[0] if result else None
+
+
+# A permalink's date: /2019/01/01/slug, /2017/7/12/slug, /2019-01-01-slug.
+_URL_DATE = re.compile(
+    r"/(?P<y>(?:19|20)\d{2})(?P<sep>[/\-])(?P<m>[01]?\d)(?P=sep)(?P<d>[0-3]?\d)(?=[/\-_.]|$)"
+)
+
+
+def url_date(url: str | None) -> date | None:
+    """The day a permalink carries, if it carries a whole one.
+
+    CMSs write it once, when the article is published, in the site's own time zone:
+    it outlives a later re-publication and says which day a UTC timestamp falls on.
+    """
+    path = urlsplit(url or "").path
+    for m in _URL_DATE.finditer(path):
+        try:
+            return date(int(m["y"]), int(m["m"]), int(m["d"]))
+        except ValueError:
+            continue
+    return None

@@ -17,18 +17,20 @@ database. The steps, each in its own module:
 from __future__ import annotations
 
 import re
+from copy import deepcopy
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from email.utils import parsedate_to_datetime
 from functools import cache
 from typing import Any
 
+import htmldate
 import trafilatura
 from lxml import etree, html
 
 from archive import __version__
 from archive.cleanup import Cleaner, is_lead
-from archive.dates import FoundDate, parse_date, parse_iso
+from archive.dates import FoundDate, parse_date, parse_iso, url_date
 from archive.encoding import decode_html
 from archive.metadata import PageMetadata, read_metadata, title_segments
 from archive.normalize import normalize
@@ -39,6 +41,8 @@ _DATE_LINE_MAX = 160  # characters: longer blocks are prose that mentions a date
 _NEAR_TITLE = 800  # characters of text after the title in which the date line must stand
 _ARABIC = re.compile("[\u0600-\u06ff]")
 _LETTER = re.compile(r"[^\W\d_]")
+_ZONE_REACH = timedelta(hours=9)  # the offsets of most of the news-publishing world
+_REPUBLISHED = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -236,6 +240,50 @@ def detect_language(text: str, fallback: str | None) -> str | None:
     return _langid().classify(sample)[0]
 
 
+def _permalink_day(
+    url: str, published: date | datetime | None, source: str | None
+) -> tuple[date | datetime | None, str | None]:
+    """The permalink's day, where the declared date is not the site's own day.
+
+    A CMS writes the permalink's date in the site's time zone when it publishes. It
+    wins over a UTC timestamp that a plausible offset (``_ZONE_REACH``) puts on that
+    day, and over a declared date weeks away from it (a re-publication). A date line
+    the page prints stands: it is the site's own day too.
+    """
+    day = url_date(url)
+    if day is None or (source or "").startswith("page:"):
+        return published, source
+    if published is None:
+        return day, "url"
+    declared = published.date() if isinstance(published, datetime) else published
+    if declared == day:
+        return published, source
+    if isinstance(published, datetime) and published.utcoffset() == timedelta(0):
+        midnight = datetime.combine(day, time(), published.tzinfo)
+        if midnight - _ZONE_REACH <= published < midnight + timedelta(days=1) + _ZONE_REACH:
+            return day, "url"
+    if abs(declared - day) > _REPUBLISHED:
+        return day, "url"
+    return published, source
+
+
+def search_date(tree: html.HtmlElement, url: str, fetched: datetime | None) -> date | None:
+    """The publication date by htmldate's full search (URL, markup, text patterns): the
+    last resort for a page that declares no date and prints none arshif's rules read."""
+    latest = (fetched or datetime.now(UTC)).date()
+    try:
+        found = htmldate.find_date(
+            tree,
+            url=url or None,
+            original_date=True,
+            extensive_search=True,
+            max_date=latest.isoformat(),
+        )
+    except (ValueError, TypeError, etree.LxmlError):
+        return None
+    return date.fromisoformat(found) if found else None
+
+
 def _iso(value: date | datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
@@ -258,6 +306,9 @@ def extract_article(
     title = choose_title(meta, site) or hints.get("title")
     headings = title_headings(tree, title, names)
 
+    # htmldate reads the page as published, so it gets a copy from before the cleanup;
+    # only pages that declare no date need it.
+    pristine = deepcopy(tree) if meta.published is None else None
     cleaner = Cleaner(tree, protect=headings[:1])
     if site is not None:
         cleaner.site_rules(site.cleanup)
@@ -274,7 +325,7 @@ def extract_article(
     cleaner.link_lines()
 
     doc = trafilatura.bare_extraction(
-        tree, url=url, with_metadata=False, include_comments=False, include_tables=True, fast=True
+        tree, url=url, with_metadata=False, include_comments=False, include_tables=True, fast=False
     )
     path = "site-rules" if site is not None and site.cleanup else "generic"
     raw = doc.text if doc is not None and doc.text else ""
@@ -300,6 +351,10 @@ def extract_article(
             published, date_source = found.value, f"page:{found.calendar}"
     if published is None and (hinted := iso_date(hints.get("published"))):
         published, date_source = parse_iso(hinted), f"hint:{hints.get('source', 'discovery')}"
+    published, date_source = _permalink_day(url, published, date_source)
+    if published is None and pristine is not None:
+        published = search_date(pristine, url, fetched)
+        date_source = "htmldate" if published is not None else None
 
     return ArticleRecord(
         url=url,

@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from lxml import html
@@ -54,12 +54,17 @@ def _clean(value: Any) -> str | None:
     return value or None
 
 
+_JSON_WRAPPERS = re.compile(r"^\s*(?://\s*)?(?:<!\[CDATA\[|<!--)|(?://\s*)?(?:\]\]>|-->)\s*$")
+
+
 def _json_ld(tree: html.HtmlElement) -> Iterator[dict[str, Any]]:
     """Every JSON-LD object of an article-like type, @graph members included."""
     for script in tree.xpath("//script[@type='application/ld+json']"):
+        # Many CMSs wrap the JSON in CDATA or comment markers for old XHTML parsers.
+        text = _JSON_WRAPPERS.sub("", script.text or "").strip().rstrip(";")
         try:
-            data = json.loads(script.text or "")
-        except (json.JSONDecodeError, TypeError):
+            data = json.loads(text)
+        except (json.JSONDecodeError, TypeError, RecursionError):
             continue
         stack = data if isinstance(data, list) else [data]
         while stack:
@@ -119,26 +124,30 @@ def read_metadata(tree: html.HtmlElement, url: str) -> PageMetadata:
         return None
 
     # Dates: JSON-LD, then article:*/og:*, then itemprop and other meta, then <time datetime>.
-    for value, source in [
-        (first_ld("datePublished", "dateCreated"), "json-ld"),
-        (tags.first("article:published_time", "og:published_time", "datePublished"), "meta"),
-        (
-            tags.first(
-                "pubdate",
-                "publishdate",
-                "date",
-                "DC.date.issued",
-                "dc.date",
-                "sailthru.date",
-                "parsely-pub-date",
+    candidates = [
+        (parsed, source)
+        for value, source in [
+            (first_ld("datePublished"), "json-ld"),
+            (tags.first("article:published_time", "og:published_time", "datePublished"), "meta"),
+            (
+                tags.first(
+                    "pubdate",
+                    "publishdate",
+                    "date",
+                    "DC.date.issued",
+                    "dc.date",
+                    "sailthru.date",
+                    "parsely-pub-date",
+                ),
+                "meta",
             ),
-            "meta",
-        ),
-        (_first_time(tree), "time"),
-    ]:
-        if isinstance(value, str) and (parsed := parse_iso(value)):
-            meta.published, meta.published_source = parsed, source
-            break
+            (first_ld("dateCreated"), "json-ld"),
+            (_first_time(tree), "time"),
+        ]
+        if isinstance(value, str) and (parsed := parse_iso(value))
+    ]
+    if candidates:
+        meta.published, meta.published_source = _local_first(candidates)
     for value in [
         first_ld("dateModified"),
         tags.first("article:modified_time", "og:updated_time", "dateModified", "last-modified"),
@@ -199,6 +208,24 @@ def read_metadata(tree: html.HtmlElement, url: str) -> PageMetadata:
     lang = tree.get("lang") or tree.get("{http://www.w3.org/XML/1998/namespace}lang")
     meta.html_lang = (lang or "").split("-")[0].lower() or None
     return meta
+
+
+def _local_first(
+    candidates: list[tuple[date | datetime, str]],
+) -> tuple[date | datetime, str]:
+    """The first candidate, told in the publisher's own offset when another source gives
+    the same instant with it: a CMS often writes UTC in one tag and local time in
+    another, and the day the site printed is the local one."""
+    first, source = candidates[0]
+    if isinstance(first, datetime) and first.utcoffset() == timedelta(0):
+        for other, other_source in candidates[1:]:
+            if (
+                isinstance(other, datetime)
+                and other.utcoffset() not in (None, timedelta(0))
+                and other == first
+            ):
+                return other, other_source
+    return first, source
 
 
 def _first_time(tree: html.HtmlElement) -> str | None:
