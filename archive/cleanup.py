@@ -72,6 +72,10 @@ _SPLIT = re.compile(r"[_\-]+")
 # pair must stand in one class token, so Tailwind's "overflow-hidden max-w-screen" is no match.
 _SCREEN_READER_PAIRS = ({"screen", "reader"}, {"sr", "only"}, {"visually", "hidden"})
 _SCREEN_READER_MAX = 200
+# Page builders' class namespaces (Elementor, Divi, WPBakery, Beaver Builder, SiteOrigin,
+# Gutenberg) and the words they put on every block.
+_BUILDERS = {"elementor", "et", "vc", "wpb", "fl", "so", "siteorigin", "wp", "jeg", "td", "tdb"}
+_BUILDER_WORDS = {"widget", "widgets", "element", "block", "module", "container", "wrap", "pb"}
 _HEADINGS = (
     "h1",
     "h2",
@@ -124,6 +128,12 @@ def _words(el: etree._Element) -> list[str]:
 def _names_widget(words: list[str]) -> bool:
     if words[0] in _STATE_WORDS:
         return False
+    if words[0] in _BUILDERS:
+        # Page builders call every block a widget ("elementor-widget-text-editor"):
+        # what the block is comes after the builder's own words.
+        words = [w for w in words[1:] if w not in _BUILDER_WORDS]
+        if not words:
+            return False
     if any(w in WIDGET_WORDS for w in words):
         return True
     return any(pair in FURNITURE_PAIRS for pair in pairwise(words))
@@ -146,6 +156,27 @@ def is_lead(el: etree._Element) -> bool:
 
 def is_meta_block(el: etree._Element) -> bool:
     return any(w in META_WORDS for w in _words(el))
+
+
+_PROSE_TAGS = ("p", "div", "td", "section", "article", "main", "form", "span", "font", "center")
+_PROSE_MIN = 100  # characters of a block's own text that make it prose, not a label or menu
+
+
+def _inline_in_prose(el: etree._Element) -> bool:
+    """A span within a paragraph's sentence, not a line of its own: a linked name in the
+    middle of a sentence is the sentence's words."""
+    if el.tag != "span":
+        return False
+    parent = el.getparent()
+    if parent is None:
+        return False
+    if any(a.tag == "p" for a in el.iterancestors()):
+        return True
+    return bool((parent.text or "").strip() or (el.tail or "").strip())
+
+
+def _in_article(el: etree._Element) -> bool:
+    return any(a.tag in ("article", "main") for a in el.iterancestors())
 
 
 def _text_len(el: etree._Element) -> int:
@@ -181,13 +212,21 @@ class Cleaner:
         for el in protect:
             self.protected.update(el.iterancestors())
             self.protected.add(el)
-        # Paragraph text held by each element, computed once bottom-up.
+        # Prose held by each element, computed once bottom-up: the text of paragraphs,
+        # and text written straight into a block between <br>s when it runs to sentences.
         self._p_text: dict[etree._Element, int] = {}
-        for p in tree.iter("p"):
-            length = _text_len(p)
-            for el in (p, *p.iterancestors()):
-                self._p_text[el] = self._p_text.get(el, 0) + length
+        for el in tree.iter(*_PROSE_TAGS):
+            if el.tag == "p":
+                length = _text_len(el)
+            else:
+                own = (el.text or "") + "".join(child.tail or "" for child in el)
+                length = len(own.strip())
+                if length < _PROSE_MIN:
+                    continue
+            for holder in (el, *el.iterancestors()):
+                self._p_text[holder] = self._p_text.get(holder, 0) + length
         self.body_text = self._p_text.get(tree, 0) or 1
+        self._groups: dict[tuple[etree._Element, str, str], int] = {}
         self.removed: list[str] = []
         self.skipped: list[str] = []  # removals refused because they would take the article
 
@@ -197,7 +236,7 @@ class Cleaner:
         # An element holding much of the page's paragraph text is (or wraps) the article,
         # whatever its tag or class: ASP.NET pages sit whole inside a <form>, and lxml
         # may close a stray <aside> around the article.
-        if self._p_text.get(el, 0) > self.max_share * self.body_text:
+        if max(self._p_text.get(el, 0), self._group_text(el)) > self.max_share * self.body_text:
             self.skipped.append(f"{el.tag}.{'.'.join(_words(el))}")
             log.debug(
                 "kept %s.%s: it holds %d of %d characters of paragraph text",
@@ -208,6 +247,22 @@ class Cleaner:
             )
             return True
         return False
+
+    def _group_text(self, el: etree._Element) -> int:
+        """Prose held by el and its siblings of the same tag and class: an article told in
+        repeated blocks (slides, live-blog entries, layout columns) is the content together,
+        though no one block holds much of it."""
+        parent = el.getparent()
+        if parent is None or not el.get("class"):
+            return 0
+        key = (parent, str(el.tag), el.get("class") or "")
+        if key not in self._groups:
+            self._groups[key] = sum(
+                self._p_text.get(s, 0)
+                for s in parent
+                if s.tag == el.tag and s.get("class") == el.get("class")
+            )
+        return self._groups[key]
 
     def site_rules(self, rules: Iterable[str]) -> None:
         for rule in rules:
@@ -231,7 +286,8 @@ class Cleaner:
                 continue
             if isinstance(el, etree._Comment):
                 continue
-            if el.tag == "header" and not self._guarded(el):
+            if el.tag == "header" and not _in_article(el) and not self._guarded(el):
+                # The site's banner; an <article>'s own header holds its title and standfirst.
                 _drop(el)
             elif is_widget(el) and not self._guarded(el):
                 self.removed.append(f"furniture:{el.tag}.{'.'.join(_words(el))}")
@@ -284,7 +340,7 @@ class Cleaner:
         """Drop blocks that are one short link and nothing else ("Source link", "اضغط هنا")."""
         for block in list(self.tree.iter("p", "div", "li", "span")):
             links = block.xpath(".//a")
-            if len(links) != 1 or block.getparent() is None:
+            if len(links) != 1 or block.getparent() is None or _inline_in_prose(block):
                 continue
             text = " ".join("".join(block.itertext()).split())
             link_text = " ".join("".join(links[0].itertext()).split())
