@@ -158,7 +158,8 @@ class _Look:
             robots = self.fetcher.robots_txt(origin)
             home = self.fetcher.get(start)
         except FetchError as e:
-            raise AddSiteError(str(e)) from None
+            fetching = f" (fetching {e.url})" if e.url != start else ""
+            raise AddSiteError(f"{start}: {e.reason}{fetching}") from None
         if home is None:
             raise AddSiteError(f"{start}: robots.txt forbids fetching the home page")
         if not home.ok:
@@ -194,10 +195,11 @@ class _Look:
             robots_sitemaps=[s for s in sitemaps if s in declared],
         )
         self.rules_for_articles(proposal, feed_links + sitemap_links, links.links)
-        site = self.site(proposal)
         seen = [link.url for link in feed_links] + links.links + [s.url for s in sitemap_links]
-        articles = [u for u in dict.fromkeys(seen) if site.classify(u) is PageKind.ARTICLE]
-        if not articles:
+        has_rule = proposal.article_urls or self.presets[detection.preset].get("article_urls")
+        site = self.site(proposal) if has_rule else None
+        articles = [u for u in dict.fromkeys(seen) if site and site.classify(u) is PageKind.ARTICLE]
+        if site is None or not articles:
             raise AddSiteError(
                 f"{self.home}: no articles found ({len(feeds)} feed(s), {len(sitemaps)} sitemap(s),"
                 f" {len(links.links)} links on the home page, CMS: {detection.summary()})"

@@ -97,21 +97,22 @@ def registry_notes(proposal: Proposal) -> list[str]:
     return notes
 
 
-def _append(path: Path, proposal: Proposal, text: str) -> None:
-    existing = ""
-    if path.exists():
-        existing = path.read_text(encoding="utf-8")
-        try:
-            sites = tomllib.loads(existing).get("sites", {})
-        except tomllib.TOMLDecodeError as e:
-            raise click.ClickException(f"{path}: not valid TOML ({e}); not touched") from None
-        if proposal.key in sites:
-            raise click.ClickException(
-                f"{path} already has [sites.{proposal.key}]; choose another --key"
-            )
-    separator = "\n" if existing and not existing.endswith("\n\n") else ""
-    if existing and not existing.endswith("\n"):
-        separator = "\n\n"
+def _check_output(path: Path, key: str) -> str:
+    """The sites file's text ("" when new); refuses a file that already has the key."""
+    if not path.exists():
+        return ""
+    existing = path.read_text(encoding="utf-8")
+    try:
+        sites = tomllib.loads(existing).get("sites", {})
+    except tomllib.TOMLDecodeError as e:
+        raise click.ClickException(f"{path}: not valid TOML ({e}); not touched") from None
+    if key in sites:
+        raise click.ClickException(f"{path} already has [sites.{key}]; choose another --key")
+    return existing
+
+
+def _append(path: Path, existing: str, text: str) -> None:
+    separator = "" if not existing else "\n" if existing.endswith("\n") else "\n\n"
     with path.open("a", encoding="utf-8") as f:
         f.write(separator + text)
 
@@ -186,6 +187,8 @@ def add_site(
     """
     if key is not None and not re.match(r"^[a-z][a-z0-9_]{0,39}$", key):
         raise click.BadParameter("lower-case letters, digits and _", param_hint="--key")
+    if output is not None and key is not None:
+        _check_output(output, key)  # before any fetch: a refusal should cost nothing
     fetcher = Fetcher(
         proxy=proxy,
         ca_file=ca_file or None,
@@ -199,11 +202,12 @@ def add_site(
         raise click.ClickException(str(e)) from None
     except Exception as e:  # a bug of ours: still one line, never a traceback
         raise click.ClickException(f"{url}: unexpected {type(e).__name__}: {e}") from None
+    existing = _check_output(output, proposal.key) if output is not None else ""
     proposal.notes += registry_notes(proposal)
     text = render_toml(proposal)
     click.echo(report(proposal), err=True)
     if output is not None:
-        _append(output, proposal, text)
+        _append(output, existing, text)
         click.echo(f"[sites.{proposal.key}] added to {output}", err=True)
     else:
         click.echo(text, nl=False)

@@ -34,6 +34,11 @@ MAX_RETRY_AFTER = 10.0  # seconds: a longer wait is not worth it for a look at a
 class FetchError(Exception):
     """A URL could not be fetched; the message is one line naming the URL and why."""
 
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"{url}: {reason}")
+        self.url = url
+        self.reason = reason
+
 
 @dataclass(frozen=True)
 class Page:
@@ -64,11 +69,11 @@ def _reason(error: BaseException) -> str:
     if isinstance(error, ssl.SSLCertVerificationError):
         return f"TLS certificate not trusted ({error.verify_message}; see --ca-file)"
     if isinstance(error, socket.timeout | TimeoutError):
-        return "timed out"
+        return "unreachable (timed out)"
     if isinstance(error, ConnectionRefusedError):
-        return "connection refused"
+        return "unreachable (connection refused)"
     if isinstance(error, socket.gaierror):
-        return "host not found"
+        return "unreachable (host not found)"
     text = getattr(error, "strerror", None) or str(error) or type(error).__name__
     return f"unreachable ({text})"
 
@@ -168,7 +173,7 @@ class Fetcher:
         except FetchError:
             raise
         except (OSError, ValueError, HTTPException) as e:  # HTTPException: a broken answer
-            raise FetchError(f"{url}: {_reason(e)}") from None
+            raise FetchError(url, f"{_reason(e)}") from None
         finally:
             self._last = time.monotonic()
         if status in (429, 503) and not retried:
@@ -185,7 +190,7 @@ class Fetcher:
         while chunk := response.read(65536):  # type: ignore[attr-defined]
             size += len(chunk)
             if size > self.max_bytes:
-                raise FetchError(f"{url}: larger than {self.max_bytes} bytes")
+                raise FetchError(url, f"larger than {self.max_bytes} bytes")
             chunks.append(chunk)
         return b"".join(chunks)
 
@@ -194,9 +199,9 @@ class Fetcher:
             with gzip.GzipFile(fileobj=io.BytesIO(body)) as f:
                 out = f.read(self.max_bytes + 1)
         except (OSError, EOFError, zlib.error) as e:
-            raise FetchError(f"{url}: corrupt gzip body ({e})") from None
+            raise FetchError(url, f"corrupt gzip body ({e})") from None
         if len(out) > self.max_bytes:
-            raise FetchError(f"{url}: larger than {self.max_bytes} bytes once decompressed")
+            raise FetchError(url, f"larger than {self.max_bytes} bytes once decompressed")
         return out
 
 
