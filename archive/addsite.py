@@ -171,7 +171,10 @@ class _Look:
         host = urlsplit(self.home).hostname or ""
         self.origin = "{0.scheme}://{0.netloc}".format(urlsplit(self.home))
         if self.origin != origin:  # redirected to another host: its robots.txt counts there
-            robots = self.fetcher.robots_txt(self.origin)
+            try:
+                robots = self.fetcher.robots_txt(self.origin)
+            except FetchError as e:
+                raise AddSiteError(f"{start}: {e.reason} (fetching {e.url})") from None
         robots_text = robots.body.decode("utf-8", "replace") if robots.ok else ""
         text, _ = decode_html(home.body, home.content_type)
         links = parse_html_links(text, self.home)
