@@ -25,6 +25,7 @@ from archive.urls import canonicalize, display_url
 
 # name -> "module:attribute", imported on first use.
 LAZY_COMMANDS = {
+    "add-site": "archive.addsite_cli:add_site",
     "crawl": "crawler.cli:crawl",
     "demo": "crawler.cli:demo",
     "mirror": "mirror.cli:mirror",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from archive import __version__
+from archive import user_agent
 
 BOT_NAME = "arshif"
 SPIDER_LOADER_CLASS = "crawler.spiderloader.SiteSpiderLoader"
@@ -31,8 +31,7 @@ ARSHIF_RECHECK_HOURS = 48
 ARSHIF_RETRY_BACKOFF = 1.0
 ARSHIF_RETRY_MAX_DELAY = 120.0
 
-_contact = ARSHIF_CONTACT or "contact unset: set ARSHIF_CONTACT"
-USER_AGENT = f"arshif/{__version__} (news archive crawler; +{_contact})"
+USER_AGENT = user_agent(ARSHIF_CONTACT)
 
 # -- politeness --------------------------------------------------------------
 ROBOTSTXT_OBEY = True

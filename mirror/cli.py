@@ -44,6 +44,7 @@ def serve(directory: Path | None, port: int, quiet: bool) -> None:
     def ready() -> None:
         click.echo(f"serving mirror {server.mirror.root} ({len(server.mirror.hosts())} sites)")
         click.echo(f"export HTTPS_PROXY={server.proxy_url} HTTP_PROXY={server.proxy_url}")
+        click.echo(f"certificate: {server.ca_file}   # for clients that verify: --ca-file")
         if EXTRA_SITES.exists() and (directory is None or directory.resolve() == BUNDLED):
             click.echo(f"export ARSHIF_SITES={EXTRA_SITES}   # the mirror's extra .example sites")
 

@@ -51,6 +51,13 @@ def make_tls_context(hosts: list[str], directory: Path) -> ssl.SSLContext:
         .not_valid_before(now - dt.timedelta(days=1))
         .not_valid_after(now + dt.timedelta(days=30))
         .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        # Its own CA, with the extensions strict verifiers (Python 3.13's default
+        # context) ask for, so a client can trust it by its file: --ca-file.
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()), critical=False
+        )
         .sign(key, hashes.SHA256())
     )
     cert_path, key_path = directory / "mirror.crt", directory / "mirror.key"
@@ -80,6 +87,11 @@ class MirrorServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self.requests = 0
+
+    @property
+    def ca_file(self) -> Path:
+        """The certificate's PEM file: trust it to verify the mirror's HTTPS."""
+        return Path(self._tmp.name) / "mirror.crt"
 
     @property
     def proxy_url(self) -> str:

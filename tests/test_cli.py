@@ -18,9 +18,16 @@ def runner():
 def test_every_command_has_help_with_an_example(runner):
     top = runner.invoke(cli, ["--help"])
     assert top.exit_code == 0
-    for name in ["crawl", "demo", "mirror", "serve"]:
+    for name in ["add-site", "crawl", "demo", "mirror", "serve"]:
         assert name in top.output
-    for args in (["crawl"], ["demo"], ["serve"], ["mirror", "serve"], ["mirror", "path"]):
+    for args in (
+        ["add-site"],
+        ["crawl"],
+        ["demo"],
+        ["serve"],
+        ["mirror", "serve"],
+        ["mirror", "path"],
+    ):
         result = runner.invoke(cli, [*args, "--help"])
         assert result.exit_code == 0 and "Example" in result.output, args
 

@@ -605,6 +605,9 @@ def build_hafryat(seed: dict, pool: list[str]) -> None:
         return page(
             f"{heading} | حفريات",
             '<link rel="alternate" type="application/rss+xml" title="حفريات RSS" href="https://hafryat.com/rss.xml">\n',
+            # The main menu, as on the real site: the sections are reachable from home.
+            '<nav id="main-menu"><ul class="menu"><li><a href="/akhbar">أخبار</a></li>'
+            '<li><a href="/taqarir">تقارير</a></li></ul></nav>\n'
             f'<div class="breadcrumb"><a href="/">الصفحة الرئيسية</a></div>\n'
             f'<div class="view view-{heading}"><h1>{e(heading)}</h1>\n{link_list(links)}\n'
             f"{pager(pages, current) if pages else ''}</div>",
