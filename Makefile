@@ -7,7 +7,7 @@ DATA   ?= data
 PORT   ?= 8001
 SITES  ?=
 
-.PHONY: setup tools test lint demo crawl serve mirror quality bench bench-search bench-memory clean
+.PHONY: setup tools test lint demo crawl serve mirror quality quality-floor bench bench-search bench-memory clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -49,8 +49,12 @@ serve: setup  ## browse $(DATA)/archive.db in Datasette
 mirror: setup  ## serve the bundled mirror as a proxy on 127.0.0.1:8899
 	$(BIN)/arshif mirror serve --port 8899
 
-quality: setup  ## extraction quality against ground truth, beside plain trafilatura
+quality: setup  ## extraction quality beside plain trafilatura: our pages, then ../shared/real-pages
 	$(BIN)/python tools/quality.py
+	$(BIN)/python tools/realpages.py
+
+quality-floor: setup  ## fail when arshif loses ground on ../shared/real-pages (skips without it)
+	$(BIN)/python tools/realpages.py --floor --worst 10
 
 bench: setup  ## extraction speed against plain trafilatura
 	$(BIN)/python tools/bench_extract.py

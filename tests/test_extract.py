@@ -81,3 +81,100 @@ def test_a_time_without_offset_takes_the_sites_zone():
     assert (
         extract_article(page.encode(), "https://other.example/x").published == "2022-09-14T10:30:00"
     )
+
+
+BODY = "".join(
+    f"<p>{s}</p>"
+    for s in [
+        "The council voted on Tuesday to extend the tram line to the northern districts.",
+        "Work is expected to start next spring and to last about three years in all.",
+        "Residents had asked for the extension for more than a decade, the mayor said.",
+    ]
+)
+
+
+def _page(head: str = "", body: str = "") -> bytes:
+    return f"<html><head>{head}</head><body><h1>Tram line</h1>{body}{BODY}</body></html>".encode()
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://x.example/2019/01/01/new-year/", "2019-01-01"),
+        ("https://x.example/home/2017/7/12/unter-uns", "2017-07-12"),
+        ("https://x.example/news/2020-02-17-title", "2020-02-17"),
+        ("https://x.example/2019/02/31/no-such-day/", None),
+        ("https://x.example/2019/01/slug/", None),
+        ("https://x.example/article/20190101", None),
+    ],
+)
+def test_url_date(url, expected):
+    from archive.dates import url_date
+
+    found = url_date(url)
+    assert (found.isoformat() if found else None) == expected
+
+
+def test_json_ld_wrapped_in_cdata_is_read():
+    head = """<script type="application/ld+json">
+    //<![CDATA[
+    {"@context": {"@vocab": "http://schema.org"}, "@type": "NewsArticle",
+     "headline": "Tram line", "datePublished": "2024-12-06T22:00:40.000Z"}
+    //]]>
+    </script><meta property="article:published_time" content="2024-12-07T12:43:39Z">"""
+    record = extract_article(_page(head), "https://x.example/a")
+    assert record.published == "2024-12-06T22:00:40+00:00"
+    assert record.date_source == "json-ld"
+
+
+def test_a_utc_timestamp_yields_to_the_same_instant_in_local_time():
+    head = """<script type="application/ld+json">{"@type": "Article",
+      "dateCreated": "2017-02-24T01:18:13Z"}</script>
+      <meta property="article:published_time" content="2017-02-23T17:18:13-08:00">"""
+    record = extract_article(_page(head), "https://x.example/a")
+    assert record.published == "2017-02-23T17:18:13-08:00"
+
+
+@pytest.mark.parametrize(
+    ("url", "declared", "expected", "source"),
+    [
+        # A UTC timestamp past local midnight: the permalink says which day it was there.
+        ("https://x.example/2023/11/08/mayor/", "2023-11-09T05:30:59Z", "2023-11-08", "url"),
+        # A timestamp in the site's own offset stands, though the permalink is a day older.
+        ("https://x.example/2020/02/18/ciencia/", "2020-02-19T18:37:32+01:00", None, "meta"),
+        # Ten hours past UTC midnight is the same day nearly everywhere: the timestamp stands.
+        ("https://x.example/politics/2020/07/08/story", "2020-07-09T10:04:04Z", None, "meta"),
+        # Two years apart: a re-publication; the permalink keeps the first day.
+        (
+            "https://x.example/home/2017/7/12/montauk",
+            "2019-06-17T18:28:00+02:00",
+            "2017-07-12",
+            "url",
+        ),
+    ],
+)
+def test_the_permalink_day(url, declared, expected, source):
+    head = f'<meta property="article:published_time" content="{declared}">'
+    record = extract_article(_page(head), url)
+    assert record.published == (expected or iso_date(declared))
+    assert record.date_source == source
+
+
+def test_a_date_line_the_page_prints_beats_the_permalink():
+    body = '<div class="post-date">الأربعاء 14 أيلول 2022</div>'
+    record = extract_article(_page(body=body), "https://x.example/2022/09/13/slug/")
+    assert record.published == "2022-09-14"
+
+
+def test_htmldate_finds_a_date_nothing_else_declares():
+    body = "<p class='info'>Posted by Anna on March 3, 2021</p>"
+    record = extract_article(
+        _page(body=body), "https://x.example/a", fetched=datetime(2026, 11, 21, tzinfo=UTC)
+    )
+    assert record.published == "2021-03-03"
+    assert record.date_source == "htmldate"
+
+
+def test_no_date_at_all_stays_none():
+    record = extract_article(_page(), "https://x.example/a")
+    assert record.published is None and record.date_source is None

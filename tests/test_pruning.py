@@ -1,0 +1,186 @@
+"""Pruning that cannot eat the article: pages built the way real sites build them.
+
+Every page here is written for the test, in the shape real templates take (ASP.NET
+WebForms, BEM and Tailwind class names, page builders, documentation sections),
+so a rule that drops a wrapper by one word of its class fails here first.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from lxml import html
+
+from archive.cleanup import Cleaner, is_screen_reader_text, is_widget
+from archive.extract import extract_article
+
+SENTENCES = [
+    "أعلنت وزارة الطاقة اللبنانية اليوم عن خطة جديدة لتأمين الكهرباء في جميع المناطق.",
+    "وقال الوزير في مؤتمر صحافي إن الخطة تبدأ مطلع الشهر المقبل وتستمر عامين كاملين.",
+    "وأضاف أن الحكومة ستعرض تفاصيل التمويل على مجلس النواب خلال جلسته المقبلة.",
+    "ورحبت الهيئات الاقتصادية بالخطة، داعية إلى إشراك القطاع الخاص في تنفيذها.",
+    "وتعاني البلاد منذ سنوات من انقطاع متكرر للتيار الكهربائي يصل إلى عشرين ساعة يوميا.",
+    "وأشار مراقبون إلى أن نجاح الخطة مرهون بإصلاح الشبكة وتحصيل الفواتير المتأخرة.",
+]
+TITLE = "وزارة الطاقة تعلن خطة جديدة للكهرباء"
+
+
+def paragraphs(wrap: str = "p") -> str:
+    return "".join(f"<{wrap}>{s}</{wrap}>" for s in SENTENCES)
+
+
+def page(body: str) -> bytes:
+    return (
+        f'<html lang="ar"><head><title>{TITLE} - قناة الأخبار</title></head>'
+        f"<body>{body}</body></html>"
+    ).encode()
+
+
+def assert_whole(text: str | None) -> None:
+    assert text is not None
+    for sentence in SENTENCES:
+        assert sentence in text
+
+
+HEADLINE = "الطاقة: خطة من ثلاث مراحل"  # the page's heading, worded otherwise than its <title>
+
+
+def test_webforms_page_keeps_the_article_inside_the_form():
+    # ASP.NET WebForms: the whole page is one <form>; wrappers carry widget-like words.
+    body = f"""<form method="post" action="./Article.aspx?id=1" id="aspnetForm">
+      <input type="hidden" name="__VIEWSTATE" value="dDwtMTA4NzI0NjY2ODs7Pg==">
+      <div class="sidebar-layout__main has-sidebar">
+        <div class="content-with-share-bar">
+          <h2>{HEADLINE}</h2>
+          <div class="article-body">{paragraphs()}</div>
+        </div>
+        <div class="share-buttons"><a href="#">فيسبوك</a> <a href="#">تويتر</a></div>
+      </div>
+      <div class="related-news"><ul><li><a href="/2">خبر آخر عن الطاقة</a></li></ul></div>
+    </form>"""
+    record = extract_article(page(body), "https://www.lbcgroup.tv/news/1/x")
+    assert record.extraction_path == "generic"
+    assert_whole(record.text)
+    assert "فيسبوك" not in record.text and "خبر آخر عن الطاقة" not in record.text
+
+
+def test_webforms_page_without_paragraphs_keeps_text_written_between_br():
+    text = "<br><br>".join(SENTENCES)
+    body = f'<form id="aspnetForm"><h2>{HEADLINE}</h2><div id="divBody">{text}</div></form>'
+    record = extract_article(page(body), "https://news.example/Article.aspx?id=7")
+    assert_whole(record.text)
+
+
+def test_bem_and_tailwind_wrappers_are_not_widgets():
+    first_half = "".join(f"<p>{s}</p>" for s in SENTENCES[:3])
+    second_half = "".join(f"<p>{s}</p>" for s in SENTENCES[3:])
+    body = f"""<main id="main" class="z-30 overflow-hidden w-full max-w-screen-content">
+      <h1>{TITLE}</h1>
+      <div class="sidebar-grid__container">
+        <div class="sidebar-grid__content article__content">{first_half}</div>
+      </div>
+      <div class="sidebar-grid__container">
+        <div class="sidebar-grid__content article__content">{second_half}</div>
+      </div>
+      <div class="article__share">مشاركة</div>
+    </main>"""
+    record = extract_article(page(body), "https://news.example/a")
+    assert_whole(record.text)
+    assert "مشاركة" not in record.text
+
+
+@pytest.mark.parametrize(
+    ("markup", "widget"),
+    [
+        ('<div class="sidebar-grid__content">', False),
+        ('<div class="article__share">', True),
+        ('<div class="comments-area">', True),
+        ('<div class="related-posts">', True),
+        ('<div class="post_related">', True),
+        ('<div class="shared-content">', False),
+        ('<div class="has-sidebar">', False),
+        ('<div class="no-comments">', False),
+        ('<div class="elementor-widget-container">', False),
+        ('<div class="elementor-widget elementor-widget-text-editor">', False),
+        ('<div class="elementor-widget elementor-widget-share-buttons">', True),
+        ('<div class="widget widget_recent_entries">', True),
+        ('<div class="go-to-top">', True),
+    ],
+)
+def test_widget_words(markup, widget):
+    el = html.fragment_fromstring(markup + "x</div>")
+    assert is_widget(el) is widget
+
+
+def test_a_section_id_made_of_its_heading_is_no_widget():
+    el = html.fragment_fromstring(
+        '<div class="section" id="sharing-with-a-single-developer">'
+        "<h2>Sharing with a single developer</h2><p>text</p></div>"
+    )
+    assert not is_widget(el)
+    assert is_widget(html.fragment_fromstring('<div id="sharing-tools"><h2>Share</h2></div>'))
+
+
+def test_screen_reader_text_needs_its_words_in_one_class_and_stays_short():
+    short = '<span class="sr-only">زر الذهاب إلى الأعلى</span>'
+    assert is_screen_reader_text(html.fragment_fromstring(short))
+    tailwind = f'<div class="overflow-hidden max-w-screen-content">{SENTENCES[0]}</div>'
+    assert not is_screen_reader_text(html.fragment_fromstring(tailwind))
+    long = f'<div class="visually-hidden">{" ".join(SENTENCES)}</div>'
+    assert not is_screen_reader_text(html.fragment_fromstring(long))
+
+
+def test_a_removal_that_would_take_the_article_is_skipped_and_logged(caplog):
+    tree = html.document_fromstring(
+        f'<html><body><div class="newsletter-wrapper">{paragraphs()}</div>'
+        '<div class="newsletter"><p>اشترك في النشرة</p></div></body></html>'
+    )
+    cleaner = Cleaner(tree)
+    with caplog.at_level(logging.DEBUG, logger="archive.cleanup"):
+        cleaner.common()
+    text = tree.text_content()
+    assert all(s in text for s in SENTENCES)
+    assert "اشترك في النشرة" not in text
+    assert cleaner.skipped == ["div.newsletter.wrapper"]
+    assert "holds" in caplog.text
+
+
+def test_a_site_rule_that_would_take_the_article_is_skipped(caplog):
+    tree = html.document_fromstring(
+        f'<html><body><div class="main-col">{paragraphs()}</div>'
+        '<div class="promo-box"><p>عرض خاص</p></div></body></html>'
+    )
+    cleaner = Cleaner(tree)
+    with caplog.at_level(logging.INFO, logger="archive.cleanup"):
+        cleaner.site_rules(["//div[contains(@class, 'main-col')]", ".promo-box"])
+    assert all(s in tree.text_content() for s in SENTENCES)
+    assert "عرض خاص" not in tree.text_content()
+    assert "main-col" in caplog.text
+
+
+def test_slides_of_a_gallery_article_are_kept_together():
+    slides = "".join(f'<div class="gallery--slide">{f"<p>{s}</p>"}</div>' for s in SENTENCES)
+    body = f"<article><h1>{TITLE}</h1>{slides}</article>"
+    record = extract_article(page(body), "https://news.example/gallery")
+    assert_whole(record.text)
+
+
+def test_a_linked_name_inside_a_sentence_stays():
+    sentence = "والتقى رئيس الحكومة وفدا من البنك الدولي لبحث تمويل محطات الطاقة الشمسية."
+    linked = sentence.replace(
+        "البنك الدولي", '<span class="link"><a href="/t">البنك الدولي</a></span>'
+    )
+    body = f"<article><h1>{TITLE}</h1>{paragraphs()}<p>{linked}</p></article>"
+    record = extract_article(page(body), "https://news.example/linked")
+    assert sentence in record.text
+
+
+def test_the_articles_own_header_keeps_its_standfirst():
+    body = f"""<header class="site-header"><a href="/">الرئيسية</a> القائمة</header>
+      <article><header class="articlehead"><h1>{TITLE}</h1>
+      <p class="teaser-text">خطة من ثلاث مراحل تبدأ الشهر المقبل وتشمل كل المحافظات.</p></header>
+      {paragraphs()}</article>"""
+    record = extract_article(page(body), "https://news.example/head")
+    assert "خطة من ثلاث مراحل" in record.text
+    assert "الرئيسية" not in record.text
