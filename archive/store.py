@@ -330,6 +330,19 @@ class Archive:
                 return int(found[0])
         return None
 
+    def add_alias(self, url: str, alias: str) -> bool:
+        """Record alias as one more URL of the article stored under url (or any of its
+        aliases); False when no such article is stored yet."""
+        article_id = self.article_id(url)
+        if article_id is None:
+            return False
+        with self.db.conn:
+            self.db.execute(
+                "INSERT OR IGNORE INTO article_aliases (url, article_id) VALUES (?, ?)",
+                [alias, article_id],
+            )
+        return True
+
     def earlier_capture(self, url: str, digest: str) -> WarcPointer | None:
         """The latest full response for url whose payload had this digest, or None."""
         found = self.db.execute(

@@ -16,6 +16,7 @@ from scrapy.utils.test import get_crawler
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.sites import load_registry
+from archive.urls import canonicalize
 from crawler.extensions import run_figures
 from crawler.items import ArticlePage
 from crawler.middlewares import WarcCaptureMiddleware, retry_after_seconds
@@ -101,6 +102,33 @@ def test_article_honours_rel_canonical_on_site_only():
     foreign = '<html><head><link rel="canonical" href="https://aljazeera.example/x"></head></html>'
     (item,) = spider.parse_article(html("https://hafryat.com/node/8", foreign))
     assert item.url == "https://hafryat.com/node/8"
+
+
+def test_a_drupal_alias_and_its_node_are_requested_once_and_stored_as_one():
+    spider = spider_for("hafryat")
+    alias = "https://hafryat.com/تقارير/60245/عنوان"
+    body = f'<a href="/node/60245">n</a><a href="{alias}">a</a><a href="/ar/node/60245">p</a>'
+    requests = list(spider.parse_listing(html("https://hafryat.com/taqarir", body)))
+    assert [r.url for r in requests] == ["https://hafryat.com/node/60245"]
+    # The alias page names itself canonical (as Drupal 7 does), /node/N only as shortlink.
+    page = (
+        f'<html><head><link rel="canonical" href="{alias}">'
+        '<link rel="shortlink" href="https://hafryat.com/node/60245"></head><body>x</body></html>'
+    )
+    (item,) = spider.parse_article(html(alias, page))
+    assert item.url == "https://hafryat.com/node/60245"
+    assert canonicalize(alias) in item.aliases
+    assert item.discovery["sources"] == ["listing"]
+
+
+def test_a_shortlink_is_kept_as_an_alias():
+    spider = spider_for("lebanontab")
+    page = (
+        '<html><head><link rel="shortlink" href="https://www.lebanontab.com/?p=9">'
+        '<link rel="shortlink" href="https://elsewhere.example/9"></head><body>x</body></html>'
+    )
+    (item,) = spider.parse_article(html("https://www.lebanontab.com/ar/9/x", page))
+    assert item.aliases == ["https://www.lebanontab.com/?p=9"]
 
 
 def test_warc_capture_keeps_the_compressed_body(tmp_path):

@@ -152,12 +152,18 @@ class NewsSpider(Spider):
             self.crawler.stats.inc_value("arshif/offsite_skipped")
             return None
         if kind == "article":
-            if url in self._articles:  # already requested this run: keep what this source said
-                self._merge_hints(url, hints or {})
+            # One article under several URLs (a path alias and /node/N) is fetched once.
+            key = self.site.urls.canonical_url(url)
+            if key != url and self.archive is not None:
+                self.archive.add_alias(key, url)  # stored already: this run or an earlier one
+            if key in self._articles:  # already requested this run: keep what this source said
+                merged = self._merge_hints(key, hints or {})
+                if url != key and url not in merged.setdefault("aliases", []):
+                    merged["aliases"].append(url)
                 return None
-            if not self.wanted(url, hints or {}):
+            if not self.wanted(key, hints or {}):
                 return None
-            self._merge_hints(url, hints or {})
+            self._merge_hints(key, hints or {})
         callback = {
             "feed": self.parse_xml,
             "sitemap": self.parse_xml,
@@ -257,14 +263,17 @@ class NewsSpider(Spider):
         ).get()
         url = self.site.article_url(response.url, declared)
         # The article may have been requested under another URL: a short link that
-        # redirected here, or an alias whose page names this canonical URL.
+        # redirected here, an alias whose page names this canonical URL, or one the
+        # site's canonical_urls map here. Drupal's rel=shortlink (/node/N) is one more.
         fetched = canonicalize(response.url)
         requested = [canonicalize(u) for u in response.meta.get("redirect_urls", [])]
         discovery = self._articles.get(url) or self._merge_hints(url, {})
-        for alias in [*requested, fetched]:
+        for alias in [*requested, fetched, *self._shortlinks(response)]:
+            key = self.site.urls.canonical_url(alias)
             if alias != url:
-                self._merge_hints(url, self._articles.get(alias, {}))
-                discovery.setdefault("aliases", []).append(alias)
+                self._merge_hints(url, self._articles.get(key, self._articles.get(alias, {})))
+                if alias not in discovery.setdefault("aliases", []):
+                    discovery["aliases"].append(alias)
         pointer = response.meta.get("arshif_warc")
         content_type = response.headers.get(b"Content-Type")
         yield ArticlePage(
@@ -280,6 +289,19 @@ class NewsSpider(Spider):
             aliases=[a for a in discovery.get("aliases", []) if a != url],
             revisit=bool(response.meta.get("arshif_revisit")),
         )
+
+    def _shortlinks(self, response: TextResponse) -> list[str]:
+        out = []
+        for href in response.xpath(
+            "//head/link[contains(concat(' ', normalize-space(@rel), ' '), ' shortlink ')]/@href"
+        ).getall():
+            try:
+                link = canonicalize(href, response.url)
+            except ValueError:
+                continue
+            if self.site.owns(link):
+                out.append(link)
+        return out
 
     def on_error(self, failure: Failure) -> None:
         request = getattr(failure, "request", None)
