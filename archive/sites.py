@@ -65,6 +65,7 @@ class Discovery:
     robots_sitemaps: bool = True
     autodiscover_feeds: bool = True
     listing_depth: int = 3
+    probe_budget: int | None = None  # None: ARSHIF_PROBE_BUDGET, when the site probes
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,14 @@ class Site:
                 url = canonical
         return self.urls.canonical_url(url)
 
+    @property
+    def probes(self) -> bool:
+        """Whether unknown links are fetched and classified by what the page declares:
+        for generic sites and sites without article rules, unless the entry says."""
+        if self.discovery.probe_budget is not None:
+            return self.discovery.probe_budget > 0
+        return self.cms == "generic" or not self.urls.article
+
 
 # Each field: its type check and what the error says it must be.
 _FIELDS = {
@@ -121,10 +130,11 @@ _FIELDS = {
     "robots_sitemaps": "true or false",
     "autodiscover_feeds": "true or false",
     "listing_depth": "a whole number from 0 to 50",
-    "article_urls": "a non-empty list of regular expressions",
+    "article_urls": "a list of regular expressions",
     "listing_urls": "a list of regular expressions",
     "exclude_urls": "a list of regular expressions",
     "canonical_urls": "a list of [pattern, replacement] pairs such as ['^/a/(\\d+)', '/node/\\1']",
+    "probe_budget": "a whole number from 0 to 100000",
     "cleanup": "a list of XPath expressions or CSS selectors",
     "politeness": "a table with delay, concurrency, autothrottle_target",
     "timezone": "an IANA time zone name such as 'Asia/Beirut'",
@@ -308,6 +318,12 @@ def build_site(
             compiled.append((regex, replacement))
         return tuple(compiled)
 
+    budget = merged.get("probe_budget")
+    if budget is not None and (
+        not isinstance(budget, int) or isinstance(budget, bool) or not 0 <= budget <= 100_000
+    ):
+        raise fail("probe_budget", f"must be {_FIELDS['probe_budget']}")
+
     depth = merged.get("listing_depth", 3)
     if not isinstance(depth, int) or isinstance(depth, bool) or not 0 <= depth <= 50:
         raise fail("listing_depth", f"must be {_FIELDS['listing_depth']}")
@@ -340,9 +356,10 @@ def build_site(
             robots_sitemaps=flag("robots_sitemaps", True),
             autodiscover_feeds=flag("autodiscover_feeds", True),
             listing_depth=depth,
+            probe_budget=budget,
         ),
         urls=UrlRules(
-            article=patterns("article_urls", required=True),
+            article=patterns("article_urls"),
             listing=patterns("listing_urls"),
             exclude=patterns("exclude_urls"),
             canonical=rewrites("canonical_urls"),

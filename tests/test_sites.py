@@ -94,7 +94,7 @@ def test_user_file_overrides_a_bundled_site_field_by_field(tmp_path):
             "canonical_urls",
             "pairs",
         ),
-        ('domains = ["a.example"]', "article_urls", "non-empty list"),
+        ('domains = ["a.example"]\nprobe_budget = -1', "probe_budget", "whole number"),
     ],
 )
 def test_bad_entry_names_site_and_field(tmp_path, entry, field, problem):

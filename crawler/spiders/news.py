@@ -31,7 +31,11 @@ from archive.urls import canonicalize
 from crawler.items import ArticlePage
 
 # Discovery documents first, so article requests are known early.
-_PRIORITY = {"feed": 20, "sitemap": 20, "listing": 10, "article": 0}
+_PRIORITY = {"feed": 20, "sitemap": 20, "listing": 10, "probe": 5, "article": 0}
+
+
+# Unknown links fetched and classified per site and run (ARSHIF_PROBE_BUDGET).
+PROBE_BUDGET = 200
 
 
 def _when(value: str | None) -> datetime | None:
@@ -70,6 +74,10 @@ class NewsSpider(Spider):
         super().__init__(*args, **kwargs)
         # Canonical URL of each article requested this run -> what every source said of it.
         self._articles: dict[str, dict[str, Any]] = {}
+        # Unknown URLs fetched this run to be classified by what the page declares.
+        self._probed: set[str] = set()
+        self._listings: set[str] = set()
+        self.probe_budget = 0
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NewsSpider:
@@ -79,6 +87,21 @@ class NewsSpider(Spider):
         crawler.signals.connect(spider.open_archive, signal=signals.spider_opened)
         crawler.signals.connect(spider.close_archive, signal=signals.spider_closed)
         spider.recheck = timedelta(hours=crawler.settings.getfloat("ARSHIF_RECHECK_HOURS", 48))
+        if cls.site.probes:
+            budget = cls.site.discovery.probe_budget
+            if budget is None:
+                try:
+                    budget = max(0, crawler.settings.getint("ARSHIF_PROBE_BUDGET", PROBE_BUDGET))
+                except ValueError:
+                    value = crawler.settings.get("ARSHIF_PROBE_BUDGET")
+                    spider.logger.warning(
+                        "%s: ARSHIF_PROBE_BUDGET=%r is not a whole number; probing %d pages",
+                        cls.name,
+                        value,
+                        PROBE_BUDGET,
+                    )
+                    budget = PROBE_BUDGET
+            spider.probe_budget = budget
         return spider
 
     @classmethod
@@ -151,6 +174,8 @@ class NewsSpider(Spider):
         if not self.site.owns(url):
             self.crawler.stats.inc_value("arshif/offsite_skipped")
             return None
+        if kind == "listing":
+            self._listings.add(url)  # a probe of it would be dropped as a duplicate request
         if kind == "article":
             # One article under several URLs (a path alias and /node/N) is fetched once.
             key = self.site.urls.canonical_url(url)
@@ -168,6 +193,7 @@ class NewsSpider(Spider):
             "feed": self.parse_xml,
             "sitemap": self.parse_xml,
             "listing": self.parse_listing,
+            "probe": self.parse_probe,
             "article": self.parse_article,
         }[kind]
         return Request(
@@ -227,9 +253,16 @@ class NewsSpider(Spider):
             if request := self.make_request(sitemap.url, "sitemap"):
                 yield request
         for link in doc.links:
-            if self.site.classify(link.url) is PageKind.ARTICLE and (
-                request := self.make_request(link.url, "article", hints=link.hints())
-            ):
+            kind = self.site.classify(link.url)
+            request = None
+            if kind is PageKind.ARTICLE:
+                request = self.make_request(link.url, "article", hints=link.hints())
+            elif kind is None and self.probe_budget:
+                # A page a feed or sitemap lists but no rule knows: ask the page. One
+                # that is no article is read as a listing, without going deeper.
+                depth = self.site.discovery.listing_depth
+                request = self.probe(link.url, depth=depth, hints=link.hints())
+            if request is not None:
                 yield request
 
     def parse_listing(self, response: Response) -> Iterator[Request]:
@@ -251,8 +284,81 @@ class NewsSpider(Spider):
                 request = self.make_request(url, "article", hints=hints)
             elif kind is PageKind.LISTING and depth < self.site.discovery.listing_depth:
                 request = self.make_request(url, "listing", depth=depth + 1)
+            elif kind is None and self.probe_budget and depth < self.site.discovery.listing_depth:
+                hints = {"source": "listing", "listing": response.url}
+                request = self.probe(url, depth=depth + 1, hints=hints)
             if request is not None:
                 yield request
+
+    # -- pages no rule knows -----------------------------------------------------
+
+    def probe(self, url: str, *, depth: int, hints: dict[str, Any]) -> Request | None:
+        """A request for an unknown on-site URL, to be classified once fetched; what an
+        earlier run learned of it is used instead, and the budget bounds the rest."""
+        try:
+            url = canonicalize(url)
+        except ValueError:
+            return None
+        if url in self._probed or url in self._listings or not self.site.owns(url):
+            return None
+        if self.site.urls.excluded(url):
+            return None
+        if self.site.urls.canonical_url(url) in self._articles:
+            return None  # requested as an article already
+        learned = self.archive.page_kind(self.name, url) if self.archive is not None else None
+        known = self.archive is not None and self.archive.known(url) is not None
+        if learned == PageKind.ARTICLE or known:
+            return self.make_request(url, "article", hints=hints)
+        if learned == PageKind.LISTING:
+            return self.make_request(url, "listing", depth=depth)
+        if self.archive is not None and self.archive.gone(url):
+            return None  # a dead link stays dead, and costs the budget nothing
+        if len(self._probed) >= self.probe_budget:
+            if not self.crawler.stats.get_value("arshif/probe/over_budget"):
+                self.logger.info(
+                    "%s: probe budget of %d spent; further unknown links wait for the next run",
+                    self.name,
+                    self.probe_budget,
+                )
+            self.crawler.stats.inc_value("arshif/probe/over_budget")
+            return None
+        self._probed.add(url)
+        self.crawler.stats.inc_value("arshif/probe/requested")
+        request = self.make_request(url, "probe", depth=depth)
+        if request is not None:
+            request.meta["arshif_hints"] = hints
+        return request
+
+    def parse_probe(self, response: Response) -> Iterator[Request | ArticlePage]:
+        if not isinstance(response, TextResponse):
+            return
+        from archive.pagekind import declared_kind  # extraction's parser: loaded when probing
+
+        content_type = response.headers.get(b"Content-Type")
+        try:
+            verdict = declared_kind(
+                response.body,
+                response.url,
+                self.site,
+                content_type.decode("latin-1") if content_type else None,
+            )
+        except Exception as e:  # a page that breaks the classifier must not stop the crawl
+            self.logger.warning("%s: %s: cannot classify: %r", self.name, response.url, e)
+            return
+        self.crawler.stats.inc_value(f"arshif/probe/{verdict.kind.value}")
+        if self.archive is not None:
+            run_id = self.crawler.stats.get_value("arshif/run_id")
+            fetched = [*response.meta.get("redirect_urls", []), response.url]
+            for url in dict.fromkeys(canonicalize(u) for u in fetched):
+                self.archive.record_page_kind(
+                    self.name, url, verdict.kind.value, verdict.reason, run_id
+                )
+        if verdict.kind is PageKind.ARTICLE:
+            key = self.site.urls.canonical_url(response.url)
+            self._merge_hints(key, response.meta.get("arshif_hints") or {})
+            yield from self.parse_article(response)
+        else:
+            yield from self.parse_listing(response)
 
     def parse_article(self, response: Response) -> Iterator[ArticlePage]:
         if not isinstance(response, TextResponse):
