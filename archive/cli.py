@@ -29,6 +29,7 @@ LAZY_COMMANDS = {
     "crawl": "crawler.cli:crawl",
     "demo": "crawler.cli:demo",
     "mirror": "mirror.cli:mirror",
+    "sites": "archive.cli_sites:sites",
 }
 
 

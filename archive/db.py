@@ -190,7 +190,30 @@ def _m004_versions(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE captures ADD COLUMN location TEXT")  # where a redirect pointed
 
 
-MIGRATIONS: list[Migration] = [_m001_initial, _m002_article_metadata, _m003_search, _m004_versions]
+def _m005_page_kinds(db: sqlite_utils.Database) -> None:
+    # What pages of unknown URL shape turned out to be, by what they declare: the
+    # crawl asks once per URL, and `arshif sites suggest` turns them into rules.
+    db.execute(
+        """
+        CREATE TABLE page_kinds (
+            site TEXT NOT NULL,
+            url TEXT NOT NULL,              -- as requested (canonical form)
+            kind TEXT NOT NULL,             -- article or listing
+            reason TEXT,                    -- og:type, json-ld, date+text, none
+            run_id INTEGER REFERENCES crawl_runs(id),
+            decided TEXT NOT NULL,          -- ISO 8601, UTC
+            PRIMARY KEY (site, url)
+        )"""
+    )
+
+
+MIGRATIONS: list[Migration] = [
+    _m001_initial,
+    _m002_article_metadata,
+    _m003_search,
+    _m004_versions,
+    _m005_page_kinds,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -45,6 +45,8 @@ class PageMetadata:
     canonical: str | None = None
     image: str | None = None
     html_lang: str | None = None
+    og_type: str | None = None  # og:type, lower-cased ("article", "website")
+    types: list[str] = field(default_factory=list)  # every JSON-LD @type on the page
 
 
 def _clean(value: Any) -> str | None:
@@ -57,8 +59,8 @@ def _clean(value: Any) -> str | None:
 _JSON_WRAPPERS = re.compile(r"^\s*(?://\s*)?(?:<!\[CDATA\[|<!--)|(?://\s*)?(?:\]\]>|-->)\s*$")
 
 
-def _json_ld(tree: html.HtmlElement) -> Iterator[dict[str, Any]]:
-    """Every JSON-LD object of an article-like type, @graph members included."""
+def _json_ld_objects(tree: html.HtmlElement) -> Iterator[dict[str, Any]]:
+    """Every JSON-LD object of the page, @graph members included."""
     for script in tree.xpath("//script[@type='application/ld+json']"):
         # Many CMSs wrap the JSON in CDATA or comment markers for old XHTML parsers.
         text = _JSON_WRAPPERS.sub("", script.text or "").strip().rstrip(";")
@@ -72,10 +74,20 @@ def _json_ld(tree: html.HtmlElement) -> Iterator[dict[str, Any]]:
             if not isinstance(item, dict):
                 continue
             stack.extend(item.get("@graph", []) if isinstance(item.get("@graph"), list) else [])
-            kinds = item.get("@type", [])
-            kinds = [kinds] if isinstance(kinds, str) else kinds
-            if any(isinstance(k, str) and k.lower() in _ARTICLE_TYPES for k in kinds):
-                yield item
+            yield item
+
+
+def _types(item: dict[str, Any]) -> list[str]:
+    kinds = item.get("@type", [])
+    kinds = [kinds] if isinstance(kinds, str) else kinds
+    return [k for k in kinds if isinstance(k, str)] if isinstance(kinds, list) else []
+
+
+def _json_ld(objects: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """The JSON-LD objects of an article-like type."""
+    for item in objects:
+        if any(k.lower() in _ARTICLE_TYPES for k in _types(item)):
+            yield item
 
 
 def _names(value: Any) -> list[str]:
@@ -113,8 +125,12 @@ class MetaTags:
 
 def read_metadata(tree: html.HtmlElement, url: str) -> PageMetadata:
     meta = PageMetadata()
-    ld = list(_json_ld(tree))
+    objects = list(_json_ld_objects(tree))
+    ld = list(_json_ld(objects))
     tags = MetaTags(tree)
+    # What the page says it is, for telling an article from a listing by its own word.
+    meta.og_type = (tags.first("og:type") or "").lower() or None
+    meta.types = _dedupe([k for item in objects for k in _types(item)])
 
     def first_ld(*keys: str) -> Any:
         for item in ld:

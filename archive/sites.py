@@ -18,13 +18,12 @@ import tomllib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import tzinfo
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from archive.urls import canonicalize
+from archive.urls import PageKind, UrlRules, canonicalize
 
 BUNDLED_SITES = Path(__file__).with_name("sites.toml")
 _KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -35,11 +34,6 @@ _HOST_RE = re.compile(
 
 class SiteConfigError(ValueError):
     """A site entry is invalid. The message names the file, site and field."""
-
-
-class PageKind(StrEnum):
-    ARTICLE = "article"
-    LISTING = "listing"
 
 
 @dataclass(frozen=True)
@@ -71,33 +65,7 @@ class Discovery:
     robots_sitemaps: bool = True
     autodiscover_feeds: bool = True
     listing_depth: int = 3
-
-
-@dataclass(frozen=True)
-class UrlRules:
-    """Tells an article URL from a listing URL by regular expressions over path?query."""
-
-    article: tuple[re.Pattern[str], ...]
-    listing: tuple[re.Pattern[str], ...] = ()
-    exclude: tuple[re.Pattern[str], ...] = ()
-
-    @staticmethod
-    def _target(url: str) -> str:
-        parts = urlsplit(url)
-        return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-
-    def excluded(self, url: str) -> bool:
-        return any(p.search(self._target(url)) for p in self.exclude)
-
-    def classify(self, url: str) -> PageKind | None:
-        target = self._target(url)
-        if any(p.search(target) for p in self.exclude):
-            return None
-        if any(p.search(target) for p in self.listing):
-            return PageKind.LISTING
-        if any(p.search(target) for p in self.article):
-            return PageKind.ARTICLE
-        return None
+    probe_budget: int | None = None  # None: ARSHIF_PROBE_BUDGET, when the site probes
 
 
 @dataclass(frozen=True)
@@ -132,12 +100,22 @@ class Site:
 
     def article_url(self, fetched_url: str, declared_canonical: str | None) -> str:
         """The URL an article is archived under: the page's rel=canonical when it names
-        a URL on this site, else the canonical form of the URL it was fetched from."""
+        a URL on this site, else the canonical form of the URL it was fetched from;
+        then the site's canonical_urls rules, so every alias of one article agrees."""
+        url = canonicalize(fetched_url)
         if declared_canonical:
             canonical = canonicalize(declared_canonical, fetched_url)
             if self.owns(canonical):
-                return canonical
-        return canonicalize(fetched_url)
+                url = canonical
+        return self.urls.canonical_url(url)
+
+    @property
+    def probes(self) -> bool:
+        """Whether unknown links are fetched and classified by what the page declares:
+        for generic sites and sites without article rules, unless the entry says."""
+        if self.discovery.probe_budget is not None:
+            return self.discovery.probe_budget > 0
+        return self.cms == "generic" or not self.urls.article
 
 
 # Each field: its type check and what the error says it must be.
@@ -152,9 +130,11 @@ _FIELDS = {
     "robots_sitemaps": "true or false",
     "autodiscover_feeds": "true or false",
     "listing_depth": "a whole number from 0 to 50",
-    "article_urls": "a non-empty list of regular expressions",
+    "article_urls": "a list of regular expressions",
     "listing_urls": "a list of regular expressions",
     "exclude_urls": "a list of regular expressions",
+    "canonical_urls": "a list of [pattern, replacement] pairs such as ['^/a/(\\d+)', '/node/\\1']",
+    "probe_budget": "a whole number from 0 to 100000",
     "cleanup": "a list of XPath expressions or CSS selectors",
     "politeness": "a table with delay, concurrency, autothrottle_target",
     "timezone": "an IANA time zone name such as 'Asia/Beirut'",
@@ -321,6 +301,29 @@ def build_site(
                 raise fail(fld, f"{value!r} is not a regular expression: {e}") from None
         return tuple(compiled)
 
+    def rewrites(fld: str) -> tuple[tuple[re.Pattern[str], str], ...]:
+        value = merged.get(fld, [])
+        if not isinstance(value, list) or not all(
+            isinstance(v, list) and len(v) == 2 and all(isinstance(x, str) and x for x in v)
+            for v in value
+        ):
+            raise fail(fld, f"must be {_FIELDS[fld]}")
+        compiled = []
+        for pattern, replacement in value:
+            try:
+                regex = re.compile(pattern)
+                regex.sub(replacement, "")  # a group the pattern lacks fails here, not mid-crawl
+            except re.error as e:
+                raise fail(fld, f"{[pattern, replacement]!r}: {e}") from None
+            compiled.append((regex, replacement))
+        return tuple(compiled)
+
+    budget = merged.get("probe_budget")
+    if budget is not None and (
+        not isinstance(budget, int) or isinstance(budget, bool) or not 0 <= budget <= 100_000
+    ):
+        raise fail("probe_budget", f"must be {_FIELDS['probe_budget']}")
+
     depth = merged.get("listing_depth", 3)
     if not isinstance(depth, int) or isinstance(depth, bool) or not 0 <= depth <= 50:
         raise fail("listing_depth", f"must be {_FIELDS['listing_depth']}")
@@ -353,11 +356,13 @@ def build_site(
             robots_sitemaps=flag("robots_sitemaps", True),
             autodiscover_feeds=flag("autodiscover_feeds", True),
             listing_depth=depth,
+            probe_budget=budget,
         ),
         urls=UrlRules(
-            article=patterns("article_urls", required=True),
+            article=patterns("article_urls"),
             listing=patterns("listing_urls"),
             exclude=patterns("exclude_urls"),
+            canonical=rewrites("canonical_urls"),
         ),
         cleanup=cleanup,
         politeness=_politeness(merged.get("politeness", {}), fail),

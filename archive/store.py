@@ -330,6 +330,36 @@ class Archive:
                 return int(found[0])
         return None
 
+    def add_alias(self, url: str, alias: str) -> bool:
+        """Record alias as one more URL of the article stored under url (or any of its
+        aliases); False when no such article is stored yet."""
+        article_id = self.article_id(url)
+        if article_id is None:
+            return False
+        with self.db.conn:
+            self.db.execute(
+                "INSERT OR IGNORE INTO article_aliases (url, article_id) VALUES (?, ?)",
+                [alias, article_id],
+            )
+        return True
+
+    def record_page_kind(
+        self, site: str, url: str, kind: str, reason: str | None, run_id: int | None = None
+    ) -> None:
+        """What the page at url declared itself to be (the latest word wins)."""
+        with self.db.conn:
+            self.db.execute(
+                "INSERT OR REPLACE INTO page_kinds (site, url, kind, reason, run_id, decided)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [site, url, kind, reason, run_id, utcnow()],
+            )
+
+    def page_kind(self, site: str, url: str) -> str | None:
+        found = self.db.execute(
+            "SELECT kind FROM page_kinds WHERE site = ? AND url = ?", [site, url]
+        ).fetchone()
+        return found[0] if found else None
+
     def earlier_capture(self, url: str, digest: str) -> WarcPointer | None:
         """The latest full response for url whose payload had this digest, or None."""
         found = self.db.execute(

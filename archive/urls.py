@@ -10,6 +10,8 @@ fetch a URL the site never linked.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from enum import StrEnum
 from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 
 # Parameters that identify a campaign or a click, never a page.
@@ -126,3 +128,71 @@ def display_url(url: str) -> str:
     parts = urlsplit(url)
     path = unquote(parts.path, errors="strict") if parts.path else parts.path
     return urlunsplit(parts._replace(path=path))
+
+
+class PageKind(StrEnum):
+    ARTICLE = "article"
+    LISTING = "listing"
+
+
+def rule_targets(url: str) -> tuple[str, ...]:
+    """What URL rules are matched against: path?query as canonicalised (percent-encoded),
+    and the same with the path's UTF-8 escapes decoded, so a rule may name an Arabic
+    section either way (``/%D8%AA%D9%82...`` or ``/تقارير``)."""
+    parts = urlsplit(url)
+    query = f"?{parts.query}" if parts.query else ""
+    encoded = (parts.path or "/") + query
+    try:
+        decoded = unquote(parts.path or "/", errors="strict") + query
+    except UnicodeDecodeError:
+        return (encoded,)
+    # An escaped slash or '?' must not become a segment or query boundary.
+    if decoded == encoded or re.search(r"%2F|%3F|%23", parts.path, re.IGNORECASE):
+        return (encoded,)
+    return (encoded, decoded)
+
+
+@dataclass(frozen=True)
+class UrlRules:
+    """Tells an article URL from a listing URL by regular expressions over path?query.
+
+    ``canonical`` rewrites an article URL to the one URL its article is archived
+    under (a Drupal path alias ``/section/123/slug`` to ``/node/123``): pairs of a
+    pattern and a replacement (``\\1`` for its groups), the first match wins.
+    """
+
+    article: tuple[re.Pattern[str], ...]
+    listing: tuple[re.Pattern[str], ...] = ()
+    exclude: tuple[re.Pattern[str], ...] = ()
+    canonical: tuple[tuple[re.Pattern[str], str], ...] = ()
+
+    @staticmethod
+    def _any(patterns: tuple[re.Pattern[str], ...], targets: tuple[str, ...]) -> bool:
+        return any(p.search(t) for p in patterns for t in targets)
+
+    def excluded(self, url: str) -> bool:
+        return self._any(self.exclude, rule_targets(url))
+
+    def classify(self, url: str) -> PageKind | None:
+        targets = rule_targets(url)
+        if self._any(self.exclude, targets):
+            return None
+        if self._any(self.listing, targets):
+            return PageKind.LISTING
+        if self._any(self.article, targets):
+            return PageKind.ARTICLE
+        return None
+
+    def canonical_url(self, url: str) -> str:
+        """The URL the article at url is archived under: the first canonical rule that
+        matches, applied; else url itself (canonicalised)."""
+        url = canonicalize(url)
+        if not self.canonical or self.excluded(url):
+            return url
+        parts = urlsplit(url)
+        for pattern, replacement in self.canonical:
+            for target in rule_targets(url):
+                if pattern.search(target):
+                    rewritten = pattern.sub(replacement, target, count=1)
+                    return canonicalize(rewritten, f"{parts.scheme}://{parts.netloc}/")
+        return url

@@ -26,6 +26,10 @@ ARSHIF_WARC_MAX_SIZE = 1_000_000_000
 # Articles younger than this (by publication, else first fetch) are fetched once
 # more on a later run, to catch the corrections of a story's first hours.
 ARSHIF_RECHECK_HOURS = 48
+# Unknown same-site links (no article, listing or exclude rule matches) fetched
+# per site and run on generic sites and sites without article rules, and
+# classified by what the page declares (0: never). A site's probe_budget wins.
+ARSHIF_PROBE_BUDGET = os.environ.get("ARSHIF_PROBE_BUDGET", "200")
 # Back-off between retries: base * 2**attempt seconds, and the longest wait
 # (Retry-After included) a retry will honour.
 ARSHIF_RETRY_BACKOFF = 1.0

@@ -18,7 +18,7 @@ def runner():
 def test_every_command_has_help_with_an_example(runner):
     top = runner.invoke(cli, ["--help"])
     assert top.exit_code == 0
-    for name in ["add-site", "crawl", "demo", "mirror", "serve"]:
+    for name in ["add-site", "crawl", "demo", "mirror", "serve", "sites"]:
         assert name in top.output
     for args in (
         ["add-site"],
@@ -27,6 +27,9 @@ def test_every_command_has_help_with_an_example(runner):
         ["serve"],
         ["mirror", "serve"],
         ["mirror", "path"],
+        ["sites"],
+        ["sites", "suggest"],
+        ["sites", "list"],
     ):
         result = runner.invoke(cli, [*args, "--help"])
         assert result.exit_code == 0 and "Example" in result.output, args
@@ -74,9 +77,23 @@ def test_serve_without_an_archive_says_what_to_do(runner, tmp_path):
 def test_archive_library_imports_neither_scrapy_nor_twisted():
     code = (
         "import sys, archive, archive.cli, archive.sites, archive.urls, archive.discovery, archive.warc,"
-        " archive.db, archive.store, archive.extract, mirror.layout, mirror.server;"
+        " archive.db, archive.store, archive.extract, archive.pagekind, archive.suggest,"
+        " archive.cli_sites, mirror.layout, mirror.server;"
         " bad = [m for m in sys.modules if m.split('.')[0] in ('scrapy', 'twisted')];"
         " print(bad); sys.exit(1 if bad else 0)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_sites_suggest_errors_are_one_line(runner, tmp_path):
+    unknown = runner.invoke(cli, ["sites", "suggest", "nosuch", "--data", str(tmp_path)])
+    assert unknown.exit_code == 2
+    assert error_line(unknown).startswith("Error: unknown site 'nosuch'")
+    line = error_line(runner.invoke(cli, ["sites", "suggest", "hafryat", "--data", str(tmp_path)]))
+    assert "no archive" in line
+    from archive.store import Archive
+
+    Archive.open(tmp_path).close()  # an archive, but nothing crawled for the site
+    line = error_line(runner.invoke(cli, ["sites", "suggest", "hafryat", "--data", str(tmp_path)]))
+    assert "no pages of site 'hafryat'" in line and "crawl it first" in line

@@ -271,3 +271,28 @@ def test_scrapy_list_includes_user_sites(extra_sites):
         "lebanontab",
         "repost_blog",
     ]
+
+
+def test_a_drupal_path_alias_and_its_node_are_one_article(demo_archive):
+    # /taqarir links three reports as /تقارير/{nid}/{slug}; the feed and sitemap as /node/{nid}.
+    prefix = "https://hafryat.com/%D8%AA%D9%82%D8%A7%D8%B1%D9%8A%D8%B1/"
+    rows = query(
+        demo_archive,
+        "SELECT x.url, a.url FROM article_aliases x JOIN articles a ON a.id = x.article_id"
+        " WHERE x.url LIKE ?",
+        prefix + "%",
+    )
+    assert len(rows) == 3, rows
+    for alias, url in rows:
+        nid = alias[len(prefix) :].split("/")[0]
+        assert url == f"https://hafryat.com/node/{nid}"
+        fetched = query(
+            demo_archive,
+            "SELECT count(*) FROM captures WHERE status = 200 AND url IN (?, ?)",
+            alias,
+            url,
+        )
+        assert fetched == [(1,)], (alias, fetched)  # one fetch for the pair, not two
+    assert query(demo_archive, "SELECT count(*) FROM articles WHERE url LIKE ?", prefix + "%") == [
+        (0,)
+    ]

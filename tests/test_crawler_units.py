@@ -16,6 +16,7 @@ from scrapy.utils.test import get_crawler
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.sites import load_registry
+from archive.urls import canonicalize
 from crawler.extensions import run_figures
 from crawler.items import ArticlePage
 from crawler.middlewares import WarcCaptureMiddleware, retry_after_seconds
@@ -101,6 +102,110 @@ def test_article_honours_rel_canonical_on_site_only():
     foreign = '<html><head><link rel="canonical" href="https://aljazeera.example/x"></head></html>'
     (item,) = spider.parse_article(html("https://hafryat.com/node/8", foreign))
     assert item.url == "https://hafryat.com/node/8"
+
+
+def test_a_drupal_alias_and_its_node_are_requested_once_and_stored_as_one():
+    spider = spider_for("hafryat")
+    alias = "https://hafryat.com/تقارير/60245/عنوان"
+    body = f'<a href="/node/60245">n</a><a href="{alias}">a</a><a href="/ar/node/60245">p</a>'
+    requests = list(spider.parse_listing(html("https://hafryat.com/taqarir", body)))
+    assert [r.url for r in requests] == ["https://hafryat.com/node/60245"]
+    # The alias page names itself canonical (as Drupal 7 does), /node/N only as shortlink.
+    page = (
+        f'<html><head><link rel="canonical" href="{alias}">'
+        '<link rel="shortlink" href="https://hafryat.com/node/60245"></head><body>x</body></html>'
+    )
+    (item,) = spider.parse_article(html(alias, page))
+    assert item.url == "https://hafryat.com/node/60245"
+    assert canonicalize(alias) in item.aliases
+    assert item.discovery["sources"] == ["listing"]
+
+
+def test_a_shortlink_is_kept_as_an_alias():
+    spider = spider_for("lebanontab")
+    page = (
+        '<html><head><link rel="shortlink" href="https://www.lebanontab.com/?p=9">'
+        '<link rel="shortlink" href="https://elsewhere.example/9"></head><body>x</body></html>'
+    )
+    (item,) = spider.parse_article(html("https://www.lebanontab.com/ar/9/x", page))
+    assert item.aliases == ["https://www.lebanontab.com/?p=9"]
+
+
+GENERIC = """
+[sites.plain]
+domains = ["plain.example"]
+listings = ["/"]
+"""
+
+
+def generic_spider(tmp_path, entry: str = "", **settings):
+    path = tmp_path / "plain.toml"
+    path.write_text(GENERIC + entry)
+    cls = spider_class_for(load_registry(path)["plain"])
+    crawler = get_crawler(cls, settings_dict=settings)
+    crawler.spider = cls.from_crawler(crawler)
+    return crawler.spider
+
+
+def test_unknown_links_of_a_site_without_article_rules_are_probed(tmp_path):
+    spider = generic_spider(tmp_path)
+    assert spider.probe_budget == 200  # ARSHIF_PROBE_BUDGET's default
+    body = """<a href="/">home</a><a href="/n/1/story">1</a><a href="/n/2/story">2</a>
+    <a href="/logo.png">x</a><a href="https://elsewhere.example/n/3">off-site</a>"""
+    out = list(spider.parse_listing(html("https://plain.example/", body)))
+    assert {(r.meta["arshif_kind"], r.url) for r in out} == {
+        ("listing", "https://plain.example/"),
+        ("probe", "https://plain.example/n/1/story"),
+        ("probe", "https://plain.example/n/2/story"),
+    }
+    assert all(r.meta["arshif_depth"] == 1 for r in out)
+    again = list(spider.parse_listing(html("https://plain.example/?page=2", body)))
+    assert {r.meta["arshif_kind"] for r in again} == {"listing"}  # probes: once per run
+
+
+def test_the_probe_budget_bounds_the_probes(tmp_path):
+    body = "".join(f'<a href="/n/{i}/story">{i}</a>' for i in range(20))
+    spider = generic_spider(tmp_path, ARSHIF_PROBE_BUDGET=3)
+    probes = [r for r in spider.parse_listing(html("https://plain.example/", body))]
+    assert len(probes) == 3 and spider.crawler.stats.get_value("arshif/probe/over_budget") == 17
+    # A site's own probe_budget wins over the setting; 0 turns probing off.
+    assert len(list(generic_spider(tmp_path, "probe_budget = 5\n").parse_listing(
+        html("https://plain.example/", body)))) == 5  # fmt: skip
+    assert not list(
+        generic_spider(tmp_path, "probe_budget = 0\n").parse_listing(
+            html("https://plain.example/", body)
+        )
+    )
+    # A site with article rules does not probe unless it asks to.
+    assert spider_for("hafryat").probe_budget == 0
+
+
+def test_a_probed_page_is_an_article_or_a_listing_by_what_it_declares(tmp_path):
+    spider = generic_spider(tmp_path)
+    listing = list(spider.parse_listing(html("https://plain.example/", '<a href="/n/1/x">1</a>')))
+    (probe,) = listing
+    story = "<p>" + " ".join(["كلمة"] * 80) + "</p>"
+    article = html(
+        probe.url,
+        '<html><head><meta property="og:type" content="article"></head>'
+        f"<body><h1>t</h1>{story}</body></html>",
+        arshif_kind="probe",
+        arshif_depth=1,
+        arshif_hints=probe.meta["arshif_hints"],
+    )
+    (item,) = spider.parse_probe(article)
+    assert isinstance(item, ArticlePage) and item.url == "https://plain.example/n/1/x"
+    assert item.discovery["sources"] == ["listing"]
+    section = html(
+        "https://plain.example/n/2/x",
+        '<html><body><a href="/n/3/y">3</a><a href="/n/1/x">1</a></body></html>',
+        arshif_kind="probe",
+        arshif_depth=1,
+    )
+    (follow,) = spider.parse_probe(section)  # its links probed in turn; /n/1/x is known
+    assert (follow.meta["arshif_kind"], follow.url) == ("probe", "https://plain.example/n/3/y")
+    broken = html("https://plain.example/n/4/x", "", arshif_kind="probe", arshif_depth=1)
+    assert list(spider.parse_probe(broken)) == []
 
 
 def test_warc_capture_keeps_the_compressed_body(tmp_path):

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from archive.sites import PageKind, SiteConfigError, compile_cleanup_rule, load_registry
+from archive.urls import canonicalize
 from mirror import BUNDLED, EXTRA_SITES
 
 REGISTRY = load_registry(EXTRA_SITES)
@@ -82,7 +83,18 @@ def test_user_file_overrides_a_bundled_site_field_by_field(tmp_path):
             "politeness",
             "concurrency",
         ),
-        ('domains = ["a.example"]', "article_urls", "non-empty list"),
+        (
+            'domains = ["a.example"]\narticle_urls = ["^/a/"]\n'
+            'canonical_urls = [["^/a/(\\\\d+)", "/node/\\\\2"]]',
+            "canonical_urls",
+            "invalid group reference",
+        ),
+        (
+            'domains = ["a.example"]\narticle_urls = ["^/a/"]\ncanonical_urls = ["^/a/"]',
+            "canonical_urls",
+            "pairs",
+        ),
+        ('domains = ["a.example"]\nprobe_budget = -1', "probe_budget", "whole number"),
     ],
 )
 def test_bad_entry_names_site_and_field(tmp_path, entry, field, problem):
@@ -152,3 +164,81 @@ def test_timezone_is_validated(tmp_path):
         SiteConfigError, match=r"field 'timezone': 'Mars/Olympus' is not an IANA time zone"
     ):
         load_registry(path)
+
+
+def test_drupal_path_alias_with_an_arabic_section_is_an_article(tmp_path):
+    path = write(tmp_path, '[sites.drup]\ncms = "drupal"\ndomains = ["d.example"]\n')
+    site = load_registry(path)["drup"]
+    # Rules see the URL canonicalised, that is percent-encoded: both spellings must match.
+    for url in [
+        "https://d.example/تقارير/2662/some-slug",
+        canonicalize("https://d.example/تقارير/2662/some-slug"),
+        "https://d.example/ar/%D8%AA%D9%82%D8%A7%D8%B1%D9%8A%D8%B1/2662/%D8%B3/",
+        "https://d.example/reports/2662/some-slug",
+        "https://d.example/node/2662",
+    ]:
+        assert site.classify(url) is PageKind.ARTICLE, url
+    for url in [
+        "https://d.example/node/2662/edit",
+        "https://d.example/user/5/edit",
+        "https://d.example/taxonomy/term/5",
+        "https://d.example/reports?page=2",
+    ]:
+        assert site.classify(url) is not PageKind.ARTICLE, url
+    # The preset alone maps nothing: a number in a Drupal path is not always a node id.
+    assert site.urls.canonical_url("https://d.example/reports/2662/x") == (
+        "https://d.example/reports/2662/x"
+    )
+
+
+def test_hafryat_alias_and_node_are_one_article():
+    site = REGISTRY["hafryat"]
+    alias = canonicalize("https://hafryat.com/تقارير/2662/بعض-العنوان")
+    assert site.classify(alias) is PageKind.ARTICLE
+    assert site.urls.canonical_url(alias) == "https://hafryat.com/node/2662"
+    assert site.urls.canonical_url("https://hafryat.com/ar/node/2662") == (
+        "https://hafryat.com/node/2662"
+    )
+    # Whatever the page names canonical, the article is archived under /node/N.
+    assert site.article_url(alias, alias) == "https://hafryat.com/node/2662"
+    assert site.article_url("https://hafryat.com/node/2662", None) == (
+        "https://hafryat.com/node/2662"
+    )
+    assert site.urls.canonical_url("https://hafryat.com/user/5/edit") == (
+        "https://hafryat.com/user/5/edit"  # excluded URLs are never rewritten
+    )
+
+
+def test_wordpress_permalink_aliases_are_articles_and_listings_stay_listings(tmp_path):
+    path = write(tmp_path, '[sites.wp]\ncms = "wordpress"\ndomains = ["wp.example"]\n')
+    site = load_registry(path)["wp"]
+    for target in [
+        "/politics/a-story/",  # /%category%/%postname%/
+        "/سياسة/قصة-ما/",
+        "/archives/123",
+        "/a-story/",
+        "/2024/01/a-story/",
+        "/2024/01/02/a-story/",
+        "/?p=12",
+    ]:
+        assert site.classify(canonicalize("https://wp.example" + target)) is PageKind.ARTICLE, (
+            target
+        )
+    for target in [
+        "/category/politics/",
+        "/category/politics/local/",
+        "/category/سياسة/page/2/",
+        "/tag/x/",
+        "/author/someone/",
+        "/page/3/",
+        "/2024/",
+        "/2024/01/",
+        "/2024/01/02/",
+        "/?cat=4",
+        "/?paged=2",
+    ]:
+        assert site.classify(canonicalize("https://wp.example" + target)) is PageKind.LISTING, (
+            target
+        )
+    for target in ["/a-story/amp/", "/a-story/feed/", "/a-story/attachment/pic/", "/wp-json/x"]:
+        assert site.classify("https://wp.example" + target) is None, target

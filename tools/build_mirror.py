@@ -559,6 +559,28 @@ def build_hoseinmortada(seed: dict, pool: list[str]) -> None:
 # -- hafryat: Drupal 7 -----------------------------------------------------------------
 
 
+def hafryat_article(w: SiteWriter, a: Article, canonical: str) -> str:
+    return page(
+        f"{a.title} | حفريات",
+        f'<link rel="canonical" href="{e(w.url(canonical))}">\n'
+        f'<link rel="shortlink" href="{e(w.url(a.path))}">\n'
+        '<link rel="alternate" type="application/rss+xml" title="حفريات RSS" href="https://hafryat.com/rss.xml">\n'
+        f'<meta property="og:title" content="{e(a.title)}">\n',
+        f"""<div id="page" class="revija"><div id="header"><a href="/" title="الرئيسية" rel="home"><img src="/sites/default/files/logo.png" alt=""></a></div>
+<div class="page-title-block"><h1 class="page-title">{e(a.title)}</h1></div>
+<div id="main"><div id="content" class="column">
+<div id="node-{a.ident}" class="node node-article node-full">
+<h2 class="node-title">{e(a.title)}</h2>
+<div class="submitted"><span class="date-display-single">{a.published:%d/%m/%Y}</span></div>
+<div class="field field-name-body"><div class="field-items"><div class="field-item even">
+{paragraphs_html(a)}
+</div></div></div>
+</div></div></div>
+<div class="breadcrumb"><a href="/">الصفحة الرئيسية</a></div>
+</div>""",
+    )
+
+
 def build_hafryat(seed: dict, pool: list[str]) -> None:
     w = SiteWriter("hafryat.com")
     w.host_config = {"headers": {"X-Generator": "Drupal 7 (http://drupal.org)"}}
@@ -576,32 +598,28 @@ def build_hafryat(seed: dict, pool: list[str]) -> None:
     for a in middle[::2]:
         a.alt_path = f"/ar{a.path}"  # linked with the language prefix only
 
+    # Reports are linked by their Drupal path alias /تقارير/{nid}/{slug}, whose page names
+    # itself canonical (as Drupal 7 does) and /node/{nid} only as its shortlink; the same
+    # articles are in the feed and sitemap as /node/{nid}.
+    reports = newest[1::3]
+    aliases = {a.key: f"/تقارير/{a.ident}/{slugify(a.title)}" for a in reports}
     for a in arts:
-        html = page(
-            f"{a.title} | حفريات",
-            f'<link rel="canonical" href="{e(w.url(a.path))}">\n'
-            f'<link rel="shortlink" href="{e(w.url(a.path))}">\n'
-            '<link rel="alternate" type="application/rss+xml" title="حفريات RSS" href="https://hafryat.com/rss.xml">\n'
-            f'<meta property="og:title" content="{e(a.title)}">\n',
-            f"""<div id="page" class="revija"><div id="header"><a href="/" title="الرئيسية" rel="home"><img src="/sites/default/files/logo.png" alt=""></a></div>
-<div class="page-title-block"><h1 class="page-title">{e(a.title)}</h1></div>
-<div id="main"><div id="content" class="column">
-<div id="node-{a.ident}" class="node node-article node-full">
-<h2 class="node-title">{e(a.title)}</h2>
-<div class="submitted"><span class="date-display-single">{a.published:%d/%m/%Y}</span></div>
-<div class="field field-name-body"><div class="field-items"><div class="field-item even">
-{paragraphs_html(a)}
-</div></div></div>
-</div></div></div>
-<div class="breadcrumb"><a href="/">الصفحة الرئيسية</a></div>
-</div>""",
-        )
-        w.write(a.path, html)
+        for path in [a.path, aliases.get(a.key)]:
+            if path is None:
+                continue
+            html = hafryat_article(w, a, canonical=quote(path))
+            w.write(path, html)
         if a.alt_path:
             w.route(url=a.alt_path, file=a.path.lstrip("/"))
 
-    def listing(items: list[Article], heading: str, pages: list[str] | None, current: int) -> str:
-        links = [(a.alt_path or a.path, a.title) for a in items]
+    def listing(
+        items: list[Article],
+        heading: str,
+        pages: list[str] | None,
+        current: int,
+        alias: bool = False,
+    ) -> str:
+        links = [((alias and aliases.get(a.key)) or a.alt_path or a.path, a.title) for a in items]
         return page(
             f"{heading} | حفريات",
             '<link rel="alternate" type="application/rss+xml" title="حفريات RSS" href="https://hafryat.com/rss.xml">\n',
@@ -622,7 +640,7 @@ def build_hafryat(seed: dict, pool: list[str]) -> None:
         else:
             w.write(f"/akhbar-page-{i - 1}.html", html)
             w.route(url=f"/akhbar?page={i - 1}", file=f"akhbar-page-{i - 1}.html")
-    w.write("/taqarir", listing(newest[1::3], "تقارير", None, 1))
+    w.write("/taqarir", listing(reports, "تقارير", None, 1, alias=True))
     # Overloaded at first: 503 with Retry-After, as a busy Drupal behind a cache does.
     w.route(url="/taqarir", file="taqarir", fail_first=1, retry_after=1)
     w.write(

@@ -96,6 +96,13 @@ def archive_metadata(databases: list[str]) -> dict[str, Any]:
             "description": "Every URL an article is known under: short links, language prefixes, "
             "tracking parameters, redirects.",
         },
+        "page_kinds": {
+            "title": "Page kinds",
+            "description": "Pages no URL rule knew, classified by what they declare (og:type, "
+            "JSON-LD, a date and a long text): the examples `arshif sites suggest` "
+            "turns into rules.",
+            "sort_desc": "decided",
+        },
         "fingerprint_bands": {"hidden": True},
         "articles_fts": {"hidden": True},
     }

@@ -29,9 +29,10 @@ from archive.sites import PageKind, Site
 from archive.store import Archive
 from archive.urls import canonicalize
 from crawler.items import ArticlePage
+from crawler.spiders.probing import PROBE_BUDGET, ProbingMixin
 
 # Discovery documents first, so article requests are known early.
-_PRIORITY = {"feed": 20, "sitemap": 20, "listing": 10, "article": 0}
+_PRIORITY = {"feed": 20, "sitemap": 20, "listing": 10, "probe": 5, "article": 0}
 
 
 def _when(value: str | None) -> datetime | None:
@@ -60,7 +61,7 @@ def spider_class_for(site: Site) -> type[NewsSpider]:
     )
 
 
-class NewsSpider(Spider):
+class NewsSpider(ProbingMixin, Spider):
     site: ClassVar[Site]
 
     archive: Archive | None = None
@@ -70,6 +71,10 @@ class NewsSpider(Spider):
         super().__init__(*args, **kwargs)
         # Canonical URL of each article requested this run -> what every source said of it.
         self._articles: dict[str, dict[str, Any]] = {}
+        # Unknown URLs fetched this run to be classified by what the page declares.
+        self._probed: set[str] = set()
+        self._listings: set[str] = set()
+        self.probe_budget = 0
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NewsSpider:
@@ -79,6 +84,21 @@ class NewsSpider(Spider):
         crawler.signals.connect(spider.open_archive, signal=signals.spider_opened)
         crawler.signals.connect(spider.close_archive, signal=signals.spider_closed)
         spider.recheck = timedelta(hours=crawler.settings.getfloat("ARSHIF_RECHECK_HOURS", 48))
+        if cls.site.probes:
+            budget = cls.site.discovery.probe_budget
+            if budget is None:
+                try:
+                    budget = max(0, crawler.settings.getint("ARSHIF_PROBE_BUDGET", PROBE_BUDGET))
+                except ValueError:
+                    value = crawler.settings.get("ARSHIF_PROBE_BUDGET")
+                    spider.logger.warning(
+                        "%s: ARSHIF_PROBE_BUDGET=%r is not a whole number; probing %d pages",
+                        cls.name,
+                        value,
+                        PROBE_BUDGET,
+                    )
+                    budget = PROBE_BUDGET
+            spider.probe_budget = budget
         return spider
 
     @classmethod
@@ -151,17 +171,26 @@ class NewsSpider(Spider):
         if not self.site.owns(url):
             self.crawler.stats.inc_value("arshif/offsite_skipped")
             return None
+        if kind == "listing":
+            self._listings.add(url)  # a probe of it would be dropped as a duplicate request
         if kind == "article":
-            if url in self._articles:  # already requested this run: keep what this source said
-                self._merge_hints(url, hints or {})
+            # One article under several URLs (a path alias and /node/N) is fetched once.
+            key = self.site.urls.canonical_url(url)
+            if key != url and self.archive is not None:
+                self.archive.add_alias(key, url)  # stored already: this run or an earlier one
+            if key in self._articles:  # already requested this run: keep what this source said
+                merged = self._merge_hints(key, hints or {})
+                if url != key and url not in merged.setdefault("aliases", []):
+                    merged["aliases"].append(url)
                 return None
-            if not self.wanted(url, hints or {}):
+            if not self.wanted(key, hints or {}):
                 return None
-            self._merge_hints(url, hints or {})
+            self._merge_hints(key, hints or {})
         callback = {
             "feed": self.parse_xml,
             "sitemap": self.parse_xml,
             "listing": self.parse_listing,
+            "probe": self.parse_probe,
             "article": self.parse_article,
         }[kind]
         return Request(
@@ -221,9 +250,16 @@ class NewsSpider(Spider):
             if request := self.make_request(sitemap.url, "sitemap"):
                 yield request
         for link in doc.links:
-            if self.site.classify(link.url) is PageKind.ARTICLE and (
-                request := self.make_request(link.url, "article", hints=link.hints())
-            ):
+            kind = self.site.classify(link.url)
+            request = None
+            if kind is PageKind.ARTICLE:
+                request = self.make_request(link.url, "article", hints=link.hints())
+            elif kind is None and self.probe_budget:
+                # A page a feed or sitemap lists but no rule knows: ask the page. One
+                # that is no article is read as a listing, without going deeper.
+                depth = self.site.discovery.listing_depth
+                request = self.probe(link.url, depth=depth, hints=link.hints())
+            if request is not None:
                 yield request
 
     def parse_listing(self, response: Response) -> Iterator[Request]:
@@ -245,6 +281,9 @@ class NewsSpider(Spider):
                 request = self.make_request(url, "article", hints=hints)
             elif kind is PageKind.LISTING and depth < self.site.discovery.listing_depth:
                 request = self.make_request(url, "listing", depth=depth + 1)
+            elif kind is None and self.probe_budget and depth < self.site.discovery.listing_depth:
+                hints = {"source": "listing", "listing": response.url}
+                request = self.probe(url, depth=depth + 1, hints=hints)
             if request is not None:
                 yield request
 
@@ -257,14 +296,17 @@ class NewsSpider(Spider):
         ).get()
         url = self.site.article_url(response.url, declared)
         # The article may have been requested under another URL: a short link that
-        # redirected here, or an alias whose page names this canonical URL.
+        # redirected here, an alias whose page names this canonical URL, or one the
+        # site's canonical_urls map here. Drupal's rel=shortlink (/node/N) is one more.
         fetched = canonicalize(response.url)
         requested = [canonicalize(u) for u in response.meta.get("redirect_urls", [])]
         discovery = self._articles.get(url) or self._merge_hints(url, {})
-        for alias in [*requested, fetched]:
+        for alias in [*requested, fetched, *self._shortlinks(response)]:
+            key = self.site.urls.canonical_url(alias)
             if alias != url:
-                self._merge_hints(url, self._articles.get(alias, {}))
-                discovery.setdefault("aliases", []).append(alias)
+                self._merge_hints(url, self._articles.get(key, self._articles.get(alias, {})))
+                if alias not in discovery.setdefault("aliases", []):
+                    discovery["aliases"].append(alias)
         pointer = response.meta.get("arshif_warc")
         content_type = response.headers.get(b"Content-Type")
         yield ArticlePage(
@@ -280,6 +322,19 @@ class NewsSpider(Spider):
             aliases=[a for a in discovery.get("aliases", []) if a != url],
             revisit=bool(response.meta.get("arshif_revisit")),
         )
+
+    def _shortlinks(self, response: TextResponse) -> list[str]:
+        out = []
+        for href in response.xpath(
+            "//head/link[contains(concat(' ', normalize-space(@rel), ' '), ' shortlink ')]/@href"
+        ).getall():
+            try:
+                link = canonicalize(href, response.url)
+            except ValueError:
+                continue
+            if self.site.owns(link):
+                out.append(link)
+        return out
 
     def on_error(self, failure: Failure) -> None:
         request = getattr(failure, "request", None)
