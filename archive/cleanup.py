@@ -42,7 +42,7 @@ DROP_TAGS = (
 # "shared-content" does not. Widgets go before the date line is looked for, so
 # a widget's date can never be taken for the article's.
 WIDGET_WORDS = {
-    "breadcrumb", "breadcrumbs", "comment", "comments", "respond", "reply", "share", "sharing",
+    "breadcrumb", "breadcrumbs", "comment", "comments", "respond", "reply", "share", "sharing", "sns",
     "sharedaddy", "social", "related", "popular", "mostread", "trending", "newsletter",
     "subscribe", "subscription", "ticker", "breaking", "gallery", "videos", "video", "widget",
     "sidebar", "advert", "advertisement", "ads", "sponsored", "promo", "banner", "pagination",
