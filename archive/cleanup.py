@@ -42,8 +42,8 @@ DROP_TAGS = (
 # "shared-content" does not. Widgets go before the date line is looked for, so
 # a widget's date can never be taken for the article's.
 WIDGET_WORDS = {
-    "breadcrumb", "breadcrumbs", "comment", "comments", "respond", "reply", "share", "sharing", "sns",
-    "sharedaddy", "social", "related", "popular", "mostread", "trending", "newsletter",
+    "breadcrumb", "breadcrumbs", "comment", "comments", "respond", "reply", "share", "sharing",
+    "sns", "sharedaddy", "social", "related", "popular", "mostread", "trending", "newsletter",
     "subscribe", "subscription", "ticker", "breaking", "gallery", "videos", "video", "widget",
     "sidebar", "advert", "advertisement", "ads", "sponsored", "promo", "banner", "pagination",
     "pager", "gototop", "backtotop", "totop", "tags", "tagcloud", "cloud", "print", "rating",
@@ -66,6 +66,8 @@ LEAD_WORDS = {
 FURNITURE_PAIRS = {("go", "to"), ("to", "top"), ("most", "read"), ("back", "to"), ("read", "more")}
 # A class token's leading word that makes it a state of the page, not a widget:
 # "has-sidebar" and "no-comments" describe a layout that holds the article.
+_LIVE_WORDS = {"live", "liveblog", "match", "minute"}
+_COMMENTARY = {"comment", "comments", "commentary", "updates"}
 _STATE_WORDS = {"has", "no", "with", "without", "is", "show", "hide", "enable", "disable"}
 _SPLIT = re.compile(r"[_\-]+")
 # Text for screen readers only ("sr-only", "screen-reader-text", "visually-hidden"): the
@@ -134,6 +136,8 @@ def _names_widget(words: list[str]) -> bool:
         words = [w for w in words[1:] if w not in _BUILDER_WORDS]
         if not words:
             return False
+    if _LIVE_WORDS & set(words) and _COMMENTARY & set(words):
+        return False  # a live blog's running commentary is the article, not readers' comments
     if any(w in WIDGET_WORDS for w in words):
         return True
     return any(pair in FURNITURE_PAIRS for pair in pairwise(words))

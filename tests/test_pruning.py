@@ -184,3 +184,14 @@ def test_the_articles_own_header_keeps_its_standfirst():
     record = extract_article(page(body), "https://news.example/head")
     assert "خطة من ثلاث مراحل" in record.text
     assert "الرئيسية" not in record.text
+
+
+def test_a_live_blogs_commentary_is_the_article_and_readers_comments_are_not():
+    entries = "".join(f'<div class="live-match-comment"><p>{s}</p></div>' for s in SENTENCES)
+    body = (
+        f"<article><h1>{TITLE}</h1><div class='live-match-comments'>{entries}</div>"
+        "<div class='comments'><p>تعليق قارئ: شكرا على الخبر</p></div></article>"
+    )
+    record = extract_article(page(body), "https://news.example/live")
+    assert_whole(record.text)
+    assert "تعليق قارئ" not in record.text

@@ -77,7 +77,7 @@ def test_scores_a_small_corpus(tmp_path):
     assert (ours.with_found, ours.with_total, ours.leaks, ours.without_total) == (1, 2, 0, 1)
     assert (ours.titles, ours.title_total) == (1, 1)
     assert (ours.dates, ours.date_total) == (1, 1)  # the permalink's day
-    assert set(report.tallies) == {"suite", "all"}
+    assert set(report.tallies) == {"suite", "all", realpages.REAL_ONLY}
     assert report.regressions == []
 
 

@@ -15,6 +15,8 @@ Scores, per source and overall:
   case-sensitive substring), on the pages that carry them;
 - titles: the title equal to the truth after folding whitespace and case;
 - dates: the publication date right to the day.
+Rows per source, for all pages, and for all but the hand-made fixtures that the
+corpus marks ``synthetic`` (readability's unit tests: under 5 KB or Lorem ipsum).
 Plain trafilatura runs with its default settings (fallbacks on) and its own metadata.
 """
 
@@ -39,17 +41,18 @@ sys.path.insert(0, str(ROOT))
 
 DEFAULT_CORPUS = ROOT.parent / "shared" / "real-pages"
 _WORD = re.compile(r"\w+")
+# Every page but the 37 hand-made unit fixtures of readability's suite ("synthetic").
+REAL_ONLY = "all but fixtures"
 _REGRESSION = 0.05  # F1 points below trafilatura that count a page as a regression
 
 # Floors the CI check holds arshif to: today's figures less a hair, so a change that
-# loses ground on real pages fails CI. Issue 9's targets are higher (F1 0.945, every
-# source at or above trafilatura, at most 5 regressions, every "with" snippet that
-# trafilatura finds); the README says which are met.
+# loses ground on real pages fails CI. Issue 9 asks more of the 310-page mean (0.945)
+# and of readability (at or above trafilatura); the README says why they fall short.
 FLOORS = {
     "f1": 0.940,  # mean text F1 over the full-text pages (trafilatura: 0.939)
     "source_gap": 0.002,  # no source's F1 further than this below trafilatura's
-    "max_regressions": 6,  # full-text pages more than 0.05 F1 below trafilatura
-    "with_found": 720,  # "with" snippets found (trafilatura: 726 of 757)
+    "real_f1": 0.945,  # the same, leaving out the hand-made fixtures (trafilatura: 0.944)
+    "max_regressions": 5,  # full-text pages more than 0.05 F1 below trafilatura
     "titles": 0.74,  # share of titles right (trafilatura: 64.6%)
 }
 
@@ -215,13 +218,16 @@ def score(corpus: Path, jobs: int | None = None, with_plain: bool = True) -> Rep
     regressions = []
     for case in cases:
         ours, theirs = results[case["file"]]
-        for group in (case["set"], "all"):
+        groups = [case["set"], "all"]
+        if not case.get("synthetic"):
+            groups.append(REAL_ONLY)
+        for group in groups:
             f_ours = tallies[group]["arshif"].add(case, ours)
             f_theirs = tallies[group]["trafilatura"].add(case, theirs) if theirs else None
         if f_ours is not None and f_theirs is not None and f_ours < f_theirs - _REGRESSION:
             regressions.append((f_ours - f_theirs, case["file"], f_ours, f_theirs))
     regressions.sort()
-    order = [*sorted(k for k in tallies if k != "all"), "all"]
+    order = [*sorted(k for k in tallies if k not in ("all", REAL_ONLY)), "all", REAL_ONLY]
     return Report({k: tallies[k] for k in order}, regressions, results)
 
 
@@ -255,8 +261,11 @@ def check_floors(report: Report) -> list[str]:
         )
     if ours.leaks >= theirs.leaks:
         failures.append(f"without-snippet leaks {ours.leaks} >= trafilatura {theirs.leaks}")
-    if ours.with_found < FLOORS["with_found"]:
-        failures.append(f"with-snippets found {ours.with_found} < {FLOORS['with_found']}")
+    real = report.tallies[REAL_ONLY]["arshif"].mean_f1()
+    if real < FLOORS["real_f1"]:
+        failures.append(f"text F1 without fixtures {real:.3f} < floor {FLOORS['real_f1']}")
+    if ours.with_found < theirs.with_found:
+        failures.append(f"with-snippets found {ours.with_found} < trafilatura {theirs.with_found}")
     if ours.titles < FLOORS["titles"] * ours.title_total:
         failures.append(f"titles {ours.titles}/{ours.title_total} < {FLOORS['titles']:.0%}")
     if ours.dates < theirs.dates:
