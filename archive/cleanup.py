@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import Counter
 from collections.abc import Iterable
+from functools import lru_cache
 from itertools import pairwise
 
 from lxml import etree, html
@@ -64,31 +66,26 @@ LEAD_WORDS = {
 }
 # Word pairs that name furniture only together ("go-to-top", "most-read").
 FURNITURE_PAIRS = {("go", "to"), ("to", "top"), ("most", "read"), ("back", "to"), ("read", "more")}
-# A class token's leading word that makes it a state of the page, not a widget:
-# "has-sidebar" and "no-comments" describe a layout that holds the article.
+# A live blog's running commentary ("live-match-comments") is the article.
 _LIVE_WORDS = {"live", "liveblog", "match", "minute"}
 _COMMENTARY = {"comment", "comments", "commentary", "updates"}
+# A class token's leading word that makes it a state of the page, not a widget:
+# "has-sidebar" and "no-comments" describe a layout that holds the article.
 _STATE_WORDS = {"has", "no", "with", "without", "is", "show", "hide", "enable", "disable"}
 _SPLIT = re.compile(r"[_\-]+")
 # Text for screen readers only ("sr-only", "screen-reader-text", "visually-hidden"): the
 # pair must stand in one class token, so Tailwind's "overflow-hidden max-w-screen" is no match.
 _SCREEN_READER_PAIRS = ({"screen", "reader"}, {"sr", "only"}, {"visually", "hidden"})
-_SCREEN_READER_MAX = 200
+_SCREEN_READER_MAX = 200  # characters: more than that is content, whatever the class says
 # Page builders' class namespaces (Elementor, Divi, WPBakery, Beaver Builder, SiteOrigin,
 # Gutenberg) and the words they put on every block.
 _BUILDERS = {"elementor", "et", "vc", "wpb", "fl", "so", "siteorigin", "wp", "jeg", "td", "tdb"}
 _BUILDER_WORDS = {"widget", "widgets", "element", "block", "module", "container", "wrap", "pb"}
-_HEADINGS = (
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-)  # characters: more than that is content, whatever the class says
+_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 
 
-def _token_words(token: str) -> list[str]:
+@lru_cache(maxsize=4096)
+def _token_words(token: str) -> tuple[str, ...]:
     """The words that say what a class or id token names.
 
     BEM names an element by its last part: "sidebar-grid__content" is the content of
@@ -96,11 +93,17 @@ def _token_words(token: str) -> list[str]:
     "--modifier" only varies it.
     """
     token = token.split("__")[-1].split("--")[0]
-    return [w for w in _SPLIT.split(token) if w]
+    return tuple(w for w in _SPLIT.split(token) if w)
 
 
-def _tokens(el: etree._Element) -> list[list[str]]:
-    tokens = [w for w in map(_token_words, (el.get("class") or "").lower().split()) if w]
+@lru_cache(maxsize=4096)
+def _class_tokens(classes: str) -> tuple[tuple[str, ...], ...]:
+    # Templates repeat a handful of class strings over thousands of elements: read each once.
+    return tuple(w for w in map(_token_words, classes.lower().split()) if w)
+
+
+def _tokens(el: etree._Element) -> list[tuple[str, ...]]:
+    tokens = list(_class_tokens(el.get("class") or ""))
     ident = _token_words((el.get("id") or "").lower().strip())
     if ident and not _is_heading_anchor(el, ident):
         tokens.append(ident)
@@ -110,7 +113,7 @@ def _tokens(el: etree._Element) -> list[list[str]]:
 _WORD = re.compile(r"\w+")
 
 
-def _is_heading_anchor(el: etree._Element, ident: list[str]) -> bool:
+def _is_heading_anchor(el: etree._Element, ident: tuple[str, ...]) -> bool:
     """An id made from a heading's words ("sharing-with-a-single-developer") names a
     section of the article, not a widget: documentation and Markdown generators
     give each section such an id."""
@@ -120,20 +123,20 @@ def _is_heading_anchor(el: etree._Element, ident: list[str]) -> bool:
     if heading is None:
         return False
     said = _WORD.findall("".join(heading.itertext()).lower())
-    return said[: len(ident)] == ident
+    return tuple(said[: len(ident)]) == ident
 
 
 def _words(el: etree._Element) -> list[str]:
     return [w for words in _tokens(el) for w in words]
 
 
-def _names_widget(words: list[str]) -> bool:
+def _names_widget(words: tuple[str, ...]) -> bool:
     if words[0] in _STATE_WORDS:
         return False
     if words[0] in _BUILDERS:
         # Page builders call every block a widget ("elementor-widget-text-editor"):
         # what the block is comes after the builder's own words.
-        words = [w for w in words[1:] if w not in _BUILDER_WORDS]
+        words = tuple(w for w in words[1:] if w not in _BUILDER_WORDS)
         if not words:
             return False
     if _LIVE_WORDS & set(words) and _COMMENTARY & set(words):
@@ -326,16 +329,28 @@ class Cleaner:
             return
         blocks = list(self.tree.iter("p", "li", "h2", "h3", "h4"))
         texts = {b: normalize(" ".join(b.itertext())) for b in blocks}
+        # In how many blocks each content word stands, so each quote's test is a
+        # subtraction, not a pass over the page: linear in the page for any count of quotes.
+        block_words = {b: content_words(t) for b, t in texts.items()}
+        spread: Counter[str] = Counter()
+        for found in block_words.values():
+            spread.update(found)
         for quote in quotes:
             said = normalize(" ".join(quote.itertext()))
             if not said or len(said) > 400:
                 continue
-            inside = set(quote.iter())
-            others = [text for b, text in texts.items() if b not in inside]
-            verbatim = any(said in text for text in others if len(text) > len(said))
+            inside = {b for b in quote.iter("p", "li", "h2", "h3", "h4") if b in texts}
+            own: Counter[str] = Counter()
+            for b in inside:
+                own.update(block_words[b])
+            verbatim = any(
+                said in text
+                for b, text in texts.items()
+                if len(text) > len(said) and b not in inside
+            )
             words = content_words(said)
-            rest = content_words(" ".join(others))
-            echo = len(words) >= min_words and len(words & rest) >= repeated * len(words)
+            echoed = sum(1 for w in words if spread[w] - own[w] > 0)
+            echo = len(words) >= min_words and echoed >= repeated * len(words)
             if verbatim or echo:
                 self.removed.append("pull-quote")
                 _drop(quote)

@@ -268,20 +268,31 @@ def _permalink_day(
 
 
 def search_date(tree: html.HtmlElement, url: str, fetched: datetime | None) -> date | None:
-    """The publication date by htmldate's full search (URL, markup, text patterns): the
-    last resort for a page that declares no date and prints none arshif's rules read."""
-    latest = (fetched or datetime.now(UTC)).date()
-    try:
-        found = htmldate.find_date(
-            tree,
-            url=url or None,
-            original_date=True,
-            extensive_search=True,
-            max_date=latest.isoformat(),
-        )
-    except (ValueError, TypeError, etree.LxmlError):
-        return None
-    return date.fromisoformat(found) if found else None
+    """The publication date by htmldate (URL, markup, then text patterns): the last
+    resort for a page that declares no date and prints none arshif's rules read.
+
+    The markup search runs first. Its free-text search runs only when that finds
+    nothing, and its answer is refused when it is a 1 January: that search turns a
+    bare year ("© 2019 - 2024", "2021") into one, and no date beats a made-up one.
+    """
+    latest = (fetched or datetime.now(UTC)).date().isoformat()
+    for extensive in (False, True):
+        try:
+            found = htmldate.find_date(
+                tree,
+                url=url or None,
+                original_date=True,
+                extensive_search=extensive,
+                max_date=latest,
+            )
+        except (ValueError, TypeError, OverflowError, RecursionError, etree.LxmlError):
+            return None
+        if found:
+            day = date.fromisoformat(found)
+            if extensive and (day.month, day.day) == (1, 1):
+                return None
+            return day
+    return None
 
 
 def _iso(value: date | datetime | None) -> str | None:

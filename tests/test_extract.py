@@ -178,3 +178,14 @@ def test_htmldate_finds_a_date_nothing_else_declares():
 def test_no_date_at_all_stays_none():
     record = extract_article(_page(), "https://x.example/a")
     assert record.published is None and record.date_source is None
+
+
+@pytest.mark.parametrize(
+    "footer",
+    ["<footer>© 2019 - 2024 Example News</footer>", "<div>آخر تحديث 12 مارس 2021</div>"],
+)
+def test_a_bare_year_is_never_made_into_1_january(footer):
+    record = extract_article(
+        _page(body=footer), "https://x.example/a", fetched=datetime(2026, 11, 21, tzinfo=UTC)
+    )
+    assert record.published is None or not record.published.endswith("-01-01")
