@@ -9,9 +9,11 @@ lists, tickers, video and photo strips, subscription calls, breadcrumbs,
 back-to-top buttons, pull-quotes that repeat the body, and lines that are
 nothing but a short link ("Source link", "اضغط هنا").
 
-Two guards keep the article safe from a furniture rule that matches too much:
-an element holding the title heading, or most of the page's paragraph text,
-is never removed by a common rule (a site rule is trusted as written).
+No rule takes the article. An element holding the title heading, or more than
+``MAX_SHARE`` of the page's prose (alone or with its same-class siblings), is
+never removed, by a common rule or by a site's own (a site rule written for an
+old template is skipped with a warning naming it); common rules also never take
+``<main>`` whole, whatever its class says.
 """
 
 from __future__ import annotations
@@ -237,9 +239,11 @@ class Cleaner:
         self.removed: list[str] = []
         self.skipped: list[str] = []  # removals refused because they would take the article
 
-    def _guarded(self, el: etree._Element) -> bool:
-        if el in self.protected or el.tag in ("html", "body", "main", "article"):
+    def _guarded(self, el: etree._Element, by_tag: bool = True) -> bool:
+        if el in self.protected or el.tag in ("html", "body"):
             return True
+        if by_tag and el.tag == "main":
+            return True  # the page's content area: no common rule takes it whatever its class
         # An element holding much of the page's paragraph text is (or wraps) the article,
         # whatever its tag or class: ASP.NET pages sit whole inside a <form>, and lxml
         # may close a stray <aside> around the article.
@@ -276,10 +280,14 @@ class Cleaner:
             for el in self.tree.xpath(compile_cleanup_rule(rule)):
                 if not isinstance(el, etree._Element) or el.getparent() is None:
                     continue
-                if self._guarded(el):
+                if self._guarded(el, by_tag=False):
                     # A rule written for the site's old template, or a preset's rule on a
                     # page built otherwise: say so, and keep the article.
-                    log.info("cleanup rule %r would remove the article's text; skipped", rule)
+                    log.warning(
+                        "cleanup rule %r would remove the article's text (%s); skipped",
+                        rule,
+                        el.tag,
+                    )
                     continue
                 self.removed.append(f"rule:{rule}")
                 _drop(el)

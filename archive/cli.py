@@ -15,6 +15,7 @@ import sqlite3
 import sys
 from pathlib import Path
 from typing import BinaryIO
+from urllib.parse import urlsplit
 
 import click
 
@@ -149,6 +150,13 @@ def extract(
     """
     from archive.extract import extract_article
 
+    try:
+        parts = urlsplit(url)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        valid = False
+    if not valid:
+        raise click.BadParameter(f"{url!r} is not an http(s) URL", param_hint="--url")
     registry = _registry(sites_files)
     if site_key:
         try:

@@ -87,7 +87,11 @@ def iso_date(value: str | None) -> str | None:
 def parse_page(text: str) -> html.HtmlElement:
     # lxml refuses str input that carries an XML encoding declaration: hand it UTF-8 bytes.
     parser = html.HTMLParser(encoding="utf-8", remove_comments=True)
-    return html.document_fromstring(text.encode("utf-8", "surrogatepass"), parser=parser)
+    try:
+        return html.document_fromstring(text.encode("utf-8", "surrogatepass"), parser=parser)
+    except etree.ParserError:
+        # Empty, blank or comment-only: a page with nothing in it, not an error to raise.
+        return html.document_fromstring("<html><body></body></html>")
 
 
 def _site_names(meta: PageMetadata, site: Site | None) -> set[str]:

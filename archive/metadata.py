@@ -222,7 +222,9 @@ def read_metadata(tree: html.HtmlElement, url: str) -> PageMetadata:
     if meta.image:
         meta.image = canonicalize(meta.image, url)
     lang = tree.get("lang") or tree.get("{http://www.w3.org/XML/1998/namespace}lang")
-    meta.html_lang = (lang or "").split("-")[0].lower() or None
+    # "ar", "ar-LB", "ar_SA": the language, whatever the separator; nothing if it is no code.
+    code = re.split(r"[-_]", (lang or "").strip(), maxsplit=1)[0].lower()
+    meta.html_lang = code if re.fullmatch(r"[a-z]{2,3}", code) else None
     return meta
 
 

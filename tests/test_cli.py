@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -97,3 +98,20 @@ def test_sites_suggest_errors_are_one_line(runner, tmp_path):
     Archive.open(tmp_path).close()  # an archive, but nothing crawled for the site
     line = error_line(runner.invoke(cli, ["sites", "suggest", "hafryat", "--data", str(tmp_path)]))
     assert "no pages of site 'hafryat'" in line and "crawl it first" in line
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "not a url", "ftp://x.example/a"])
+def test_extract_refuses_a_url_that_is_not_http_in_one_line(runner, tmp_path, url):
+    page = tmp_path / "p.html"
+    page.write_bytes(b"<html><body><p>x</p></body></html>")
+    result = runner.invoke(cli, ["extract", str(page), "--url", url])
+    assert result.exit_code == 2
+    assert "is not an http(s) URL" in result.output and "Traceback" not in result.output
+
+
+def test_extract_on_an_empty_file_prints_an_empty_record(runner, tmp_path):
+    page = tmp_path / "empty.html"
+    page.write_bytes(b"")
+    result = runner.invoke(cli, ["extract", str(page), "--url", "https://x.example/a"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["text"] is None

@@ -195,3 +195,28 @@ def test_a_live_blogs_commentary_is_the_article_and_readers_comments_are_not():
     record = extract_article(page(body), "https://news.example/live")
     assert_whole(record.text)
     assert "تعليق قارئ" not in record.text
+
+
+def test_an_article_element_that_is_not_the_article_may_go():
+    cards = '<article class="teaser-card"><h3>خبر ذو صلة</h3><p>ملخص قصير</p></article>' * 3
+    body = f"<main><h1>{TITLE}</h1>{paragraphs()}</main><section>{cards}</section>"
+    tree = html.document_fromstring(page(body).decode())
+    Cleaner(tree).site_rules(["//article[contains(@class, 'teaser-card')]"])
+    assert "خبر ذو صلة" not in tree.text_content()
+    assert all(s in tree.text_content() for s in SENTENCES)
+
+
+@pytest.mark.parametrize("body", [b"", b"   \n", b"<!-- nothing -->"])
+def test_an_empty_page_gives_an_empty_record(body):
+    record = extract_article(body, "https://news.example/empty")
+    assert record.text is None and record.title is None and record.word_count == 0
+
+
+@pytest.mark.parametrize(
+    ("lang", "code"), [("ar", "ar"), ("ar-LB", "ar"), ("ar_SA", "ar"), ("x", None)]
+)
+def test_the_html_lang_is_read_whatever_the_separator(lang, code):
+    from archive.metadata import read_metadata
+
+    tree = html.document_fromstring(f'<html lang="{lang}"><body><p>x</p></body></html>')
+    assert read_metadata(tree, "https://news.example/").html_lang == code
