@@ -184,7 +184,7 @@ class _Look:
         feeds, feed_links = self.feeds(links.feeds)
         declared = robots_sitemaps(robots.body, self.home) if robots.ok else []
         sitemaps, sitemap_links, wp_sitemap = self.sitemaps(declared)
-        detection = detect_cms(text, dict(home.headers.items()), robots_text, wp_sitemap)
+        detection = detect_cms(text, home.headers, robots_text, wp_sitemap)
         key = key or key_for(host)
         proposal = Proposal(
             home=self.home,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Iterator
+from email.message import Message
 
 import pytest
 from click.testing import CliRunner
@@ -39,6 +40,7 @@ def page(head: str = "", body: str = "") -> str:
         (page('<script>jQuery.extend(Drupal.settings, {"basePath": "/"});</script>'), {}, "", "Drupal", "drupal"),
         (page(body='<a href="/node/12">a</a><a href="/ar/node/13">b</a>'), {}, "", "Drupal", "drupal"),
         (page(), {"X-Generator": "Drupal 10 (https://www.drupal.org)"}, "", "Drupal", "drupal"),
+        (page(), {"x-generator": "Drupal"}, "", "Drupal", "drupal"),  # HTTP/2: lowercase names
         (page('<meta name="generator" content="Joomla! - Open Source Content Management">'), {}, "", "Joomla", "generic"),
         (page(body='<form id="aspnetForm"><input type="hidden" name="__VIEWSTATE" value="x"></form>'), {}, "", "ASP.NET WebForms", "generic"),
         (page(), {}, "User-agent: *\nDisallow: /wp-admin/\n", "WordPress", "wordpress"),
@@ -48,6 +50,16 @@ def test_cms_is_recognised_by_its_clues(html, headers, robots, cms, preset):
     found = detect_cms(html, headers, robots)
     assert (found.cms, found.preset) == (cms, preset), found.reasons
     assert cms in found.summary() and found.reasons
+
+
+def test_cms_headers_are_read_from_the_response_whatever_their_case():
+    # What add-site passes: the fetched page's headers, as the server spelt them.
+    headers = Message()
+    headers["x-generator"] = "Drupal 10"
+    headers["link"] = "</feed>; rel=alternate"
+    headers["link"] = '<https://x.example/wp-json/>; rel="https://api.w.org/"'
+    found = detect_cms(page(), headers)
+    assert found.scores == {"Drupal": 5, "WordPress": 4}, found.reasons
 
 
 def test_an_unknown_cms_is_generic_and_prose_mentioning_a_cms_is_no_clue():
