@@ -4,6 +4,7 @@ TOML it writes, and the command's one-line errors (through CliRunner, over loopb
 from __future__ import annotations
 
 import re
+import shutil
 import tomllib
 from collections.abc import Iterator
 from email.message import Message
@@ -167,6 +168,12 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MirrorServer]:
     (root / "www.empty.example" / "index.html").write_text(
         page("<title>فارغ</title>", "<p>لا شيء</p>")
     )
+    # www.saudi.example and www.junk-lang.example: www.tiny.example with another <html lang>.
+    for host, lang in [("www.saudi.example", "ar_SA"), ("www.junk-lang.example", "arabic")]:
+        shutil.copytree(site, root / host)
+        for path in (root / host).rglob("*.html"):
+            html = path.read_text(encoding="utf-8")
+            path.write_text(html.replace("lang='ar'", f"lang='{lang}'"), encoding="utf-8")
     server = MirrorServer(root)
     server.start_in_thread()
     yield server
@@ -199,6 +206,16 @@ def test_add_site_proposes_an_entry_that_loads(tiny, tmp_path):
     assert "title: عنوان الخبر 1" in result.stderr and "2024-03-01T10:00:00+02:00" in result.stderr
     assert "text:  هذه فقرة من نص الخبر رقم 1" in result.stderr
     assert "robots.txt forbids https://www.tiny.example/story/4.html" in result.stderr
+
+
+@pytest.mark.parametrize("host", ["www.saudi.example", "www.junk-lang.example"])
+def test_a_region_or_junk_in_html_lang_leaves_a_plain_language_code(tiny, host):
+    # <html lang="ar_SA"> (an underscore, as some CMSs write it) or lang="arabic".
+    result = add_site(tiny, f"https://{host}/", "--key", "news")
+    assert result.exit_code == 0, result.output
+    entry = tomllib.loads(result.stdout[result.stdout.index("# Proposed") :])["sites"]["news"]
+    assert entry["language"] == "ar"
+    assert "<html lang> says" not in result.stderr
 
 
 def test_output_appends_and_refuses_a_key_it_already_has(tiny, tmp_path):
