@@ -9,10 +9,12 @@ import tomllib
 from collections.abc import Iterator
 from email.message import Message
 
+import click
 import pytest
 from click.testing import CliRunner
 
 from archive.addsite import key_for
+from archive.addsite_cli import _append
 from archive.cli import cli
 from archive.cms import detect_cms
 from archive.fetch import Fetcher
@@ -226,6 +228,20 @@ def test_output_appends_and_refuses_a_key_it_already_has(tiny, tmp_path):
     assert set(load_registry(out)) >= {"other", "tiny_news"}
     again = add_site(tiny, "www.tiny.example", "--key", "tiny_news", "--output", str(out))
     assert "already has [sites.tiny_news]" in one_line(again)
+
+
+def test_an_output_file_that_cannot_be_written_is_refused_before_fetching(tmp_path, monkeypatch):
+    out = tmp_path / "missing" / "s.toml"
+    fetched = []
+    monkeypatch.setattr("archive.addsite_cli.propose", lambda *a, **k: fetched.append(a))
+    result = CliRunner().invoke(cli, ["add-site", "www.tiny.example", "-o", str(out)])
+    assert "s.toml: no such directory" in one_line(result) and not fetched
+
+
+def test_a_failed_write_is_one_line_naming_the_file(tmp_path):
+    out = tmp_path / "gone" / "s.toml"  # say, removed while add-site was fetching
+    with pytest.raises(click.ClickException, match=r"s\.toml: cannot write the entry"):
+        _append(out, "", "[sites.x]\n")
 
 
 def test_errors_are_one_line_naming_the_url(tiny):
