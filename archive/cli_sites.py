@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from archive.cli import _archive_path, _registry, data_option, sites_option
+from archive.db import readonly_uri
 from archive.sites import SiteConfigError
 from archive.suggest import as_toml, classified_urls
 from archive.suggest import suggest as generalise
@@ -64,7 +65,7 @@ def suggest(site_key: str, data_dir: Path, sites_files: tuple[Path, ...]) -> Non
     except SiteConfigError as e:
         raise UnknownSite(str(e)) from None
     db_path = _archive_path(data_dir)
-    db = sqlite3.connect(f"file:{db_path.resolve()}?mode=ro", uri=True)
+    db = sqlite3.connect(readonly_uri(db_path), uri=True)
     try:
         tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
         if "page_kinds" not in tables:

@@ -97,3 +97,44 @@ def test_sites_suggest_errors_are_one_line(runner, tmp_path):
     Archive.open(tmp_path).close()  # an archive, but nothing crawled for the site
     line = error_line(runner.invoke(cli, ["sites", "suggest", "hafryat", "--data", str(tmp_path)]))
     assert "no pages of site 'hafryat'" in line and "crawl it first" in line
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["sites", "suggest", "hafryat"],
+        ["stats"],
+        ["search", "خبر"],
+        ["export", "--format", "jsonl"],
+        ["verify"],
+    ],
+)
+def test_read_only_commands_open_an_archive_whose_folder_has_a_hash(runner, tmp_path, args):
+    # Written as file:{path}?mode=ro, "my #2 ?data" cut the path at "#": SQLite then
+    # created an empty "my " beside it and the command read that.
+    from archive.store import Archive
+
+    data = tmp_path / "my #2 ?data"
+    Archive.open(data).close()
+    before = sorted(tmp_path.iterdir())
+    result = runner.invoke(cli, [*args, "--data", str(data)])
+    if args[0] == "sites":
+        assert "no pages of site 'hafryat'" in error_line(result)  # not "predates ..."
+    else:
+        assert result.exit_code == 0, result.output
+    assert sorted(tmp_path.iterdir()) == before
+
+
+def test_read_only_uri_keeps_a_hash_and_a_question_mark_in_the_path(tmp_path):
+    from archive.db import connect, readonly_uri
+    from archive.store import DB_NAME, Archive
+    from archive.wacz import _pages
+
+    data = tmp_path / "a#b?c%d"
+    Archive.open(data).close()
+    assert readonly_uri(data / DB_NAME).endswith("/a%23b%3Fc%25d/archive.db?mode=ro")
+    db = connect(data / DB_NAME, read_only=True)
+    assert db["articles"].exists()
+    db.conn.close()
+    assert _pages(data, None) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a#b?c%d"]
