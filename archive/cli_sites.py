@@ -25,7 +25,8 @@ def sites() -> None:
     \b
     Examples:
       arshif sites list --sites my-sites.toml
-      arshif sites suggest mysite --data ./data >> my-sites.toml
+      arshif sites suggest mysite --data ./data --sites my-sites.toml > mysite-rules.toml
+      arshif crawl mysite --sites my-sites.toml --sites mysite-rules.toml
     """
 
 
@@ -47,18 +48,22 @@ def list_sites(sites_files: tuple[Path, ...]) -> None:
 @data_option
 @sites_option
 def suggest(site_key: str, data_dir: Path, sites_files: tuple[Path, ...]) -> None:
-    """Print article_urls and listing_urls for SITE, as TOML to paste into a sites file.
+    """Print article_urls and listing_urls for SITE, as TOML for a sites file of its own.
 
     The rules generalise the URLs this archive holds for SITE: pages that
     declared themselves articles (og:type, JSON-LD, a date and a long text) or
     were read as listings when a crawl met them without a rule, and the URLs of
     its archived articles. Numbers become \\d+, slugs [^/?#]+, shared words stay.
-    Each pattern comes with its count of URLs and an example: review, then paste.
+    Each pattern comes with its count of URLs and an example: review them.
+    Save them to a file of their own and give it after the file defining SITE:
+    a later --sites file overrides those fields of the site. (Appending with >>
+    to the file defining SITE would repeat [sites.SITE], which TOML refuses.)
 
     \b
     Example:
       arshif crawl --sites my-sites.toml mysite     # a generic entry, no article_urls
-      arshif sites suggest mysite --sites my-sites.toml
+      arshif sites suggest mysite --sites my-sites.toml > mysite-rules.toml
+      arshif crawl --sites my-sites.toml --sites mysite-rules.toml mysite
     """
     try:
         _registry(sites_files).select([site_key])

@@ -113,7 +113,7 @@ class Site:
     def probes(self) -> bool:
         """Whether unknown links are fetched and classified by what the page declares:
         for sites without article rules (theirs or their preset's), unless the entry
-        says. Once rules are pasted in (``arshif sites suggest``), probing stops."""
+        says. Once it has rules (``arshif sites suggest``'s, say), probing stops."""
         if self.discovery.probe_budget is not None:
             return self.discovery.probe_budget > 0
         return not self.urls.article

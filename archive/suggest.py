@@ -181,6 +181,8 @@ def as_toml(site: str, kinds: dict[str, list[Suggestion]]) -> str:
     lines = [
         f"# Suggested by `arshif sites suggest {site}` from the pages this archive classified.",
         "# Review before use: each pattern's count of URLs and an example are beside it.",
+        "# Give this file after the one defining the site (--sites theirs --sites this):",
+        "# its fields override the site's there.",
         f"[sites.{site}]",
     ]
     for kind in ("article", "listing"):

@@ -138,3 +138,41 @@ def test_read_only_uri_keeps_a_hash_and_a_question_mark_in_the_path(tmp_path):
     db.conn.close()
     assert _pages(data, None) == []
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a#b?c%d"]
+
+
+def test_suggested_rules_saved_beside_the_sites_file_override_its_entry(runner, tmp_path):
+    # The documented flow: suggest > mysite-rules.toml, then --sites mine --sites rules.
+    import tomllib
+
+    from archive.sites import load_registry
+    from archive.store import Archive
+
+    mine = tmp_path / "my-sites.toml"
+    mine.write_text('[sites.mysite]\ndomains = ["www.mysite.example"]\nlistings = ["/"]\n')
+    data = tmp_path / "data"
+    archive = Archive.open(data)
+    with archive.db.conn:
+        for url, kind in [("/ar/85700/a-b-c", "article"), ("/ar/85712/d-e-f", "article"),
+                          ("/", "listing")]:  # fmt: skip
+            archive.db.execute(
+                "INSERT INTO page_kinds (site, url, kind, decided) VALUES ('mysite', ?, ?, 'x')",
+                [f"https://www.mysite.example{url}", kind],
+            )
+    archive.close()
+    result = runner.invoke(
+        cli, ["sites", "suggest", "mysite", "--data", str(data), "--sites", str(mine)]
+    )
+    assert result.exit_code == 0, result.output
+    rules = tmp_path / "mysite-rules.toml"
+    rules.write_text(result.stdout, encoding="utf-8")
+    listed = runner.invoke(cli, ["sites", "list", "--sites", str(mine), "--sites", str(rules)])
+    assert listed.exit_code == 0 and "www.mysite.example" in listed.output, listed.output
+    site = load_registry([mine, rules])["mysite"]
+    assert list(site.domains) == ["www.mysite.example"] and not site.probes
+    assert site.classify("https://www.mysite.example/ar/99999/x-y-z") == "article"
+    # Appended to the file defining the site, as the help once showed, TOML refuses it.
+    with pytest.raises(tomllib.TOMLDecodeError):
+        tomllib.loads(mine.read_text() + result.stdout)
+    for args in (["sites"], ["sites", "suggest"]):
+        help_text = runner.invoke(cli, [*args, "--help"]).output
+        assert ">> my-sites.toml" not in help_text and "> mysite-rules.toml" in help_text
