@@ -39,6 +39,13 @@ _SECOND_LEVEL = {"co", "com", "org", "net", "gov", "edu", "ac"}
 _ASSET = re.compile(r"\.(?:jpe?g|png|gif|webp|svg|pdf|mp[34]|zip|css|js|xml|json|ico)$", re.I)
 
 
+def _language_code(lang: str | None) -> str | None:
+    """The language of an ``<html lang>`` such as ``ar-SA`` or ``ar_SA``: ``ar``; None
+    when it is no language code the registry takes."""
+    code = re.split(r"[-_]", lang or "")[0].strip().lower()
+    return code if re.fullmatch(r"[a-z]{2,3}", code) else None
+
+
 class AddSiteError(Exception):
     """The site cannot be proposed; the message is one line naming the URL and the problem."""
 
@@ -184,15 +191,16 @@ class _Look:
         feeds, feed_links = self.feeds(links.feeds)
         declared = robots_sitemaps(robots.body, self.home) if robots.ok else []
         sitemaps, sitemap_links, wp_sitemap = self.sitemaps(declared)
-        detection = detect_cms(text, dict(home.headers.items()), robots_text, wp_sitemap)
+        detection = detect_cms(text, home.headers, robots_text, wp_sitemap)
         key = key or key_for(host)
+        declared_lang = _language_code(meta.html_lang)
         proposal = Proposal(
             home=self.home,
             key=key,
             name=_site_name(meta.site_name, tree.findtext(".//title"), host),
             detection=detection,
             domains=[host],
-            language=meta.html_lang or "ar",
+            language=declared_lang or "ar",  # until the samples are read
             feeds=feeds,
             sitemaps=[s for s in sitemaps if s not in declared],
             robots_sitemaps=[s for s in sitemaps if s in declared],
@@ -212,12 +220,13 @@ class _Look:
         self.listings(proposal, site, links.links + links.next_pages, pages)
         if proposal.samples and all(s.error for s in proposal.samples):
             self.notes.append("no sample article could be read: check article_urls")
-        langs = Counter(s.language for s in proposal.samples if s.language)
+        langs = Counter(filter(None, (_language_code(s.language) for s in proposal.samples)))
         if langs and langs.most_common(1)[0][0] != proposal.language:
             read = langs.most_common(1)[0][0]
-            self.notes.append(
-                f"<html lang> says {proposal.language!r}, the articles read as {read!r}"
-            )
+            if declared_lang:
+                self.notes.append(
+                    f"<html lang> says {proposal.language!r}, the articles read as {read!r}"
+                )
             proposal.language = read
         proposal.notes = self.notes + [f"robots.txt forbids {u}" for u in self.fetcher.refused]
         self.site(proposal)  # the entry must load; a failure here is a bug, not the site's

@@ -97,24 +97,36 @@ def registry_notes(proposal: Proposal) -> list[str]:
     return notes
 
 
-def _check_output(path: Path, key: str) -> str:
-    """The sites file's text ("" when new); refuses a file that already has the key."""
+def _check_output(path: Path, key: str | None) -> str:
+    """The sites file's text ("" when new); refuses a file that cannot be written or that
+    already has the key (None: not known yet)."""
+    folder = path.absolute().parent
+    if not folder.is_dir():
+        raise click.ClickException(f"{path}: no such directory {folder}")
+    if not os.access(path if path.exists() else folder, os.W_OK):
+        raise click.ClickException(f"{path}: not writable")
     if not path.exists():
         return ""
-    existing = path.read_text(encoding="utf-8")
+    try:
+        existing = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise click.ClickException(f"{path}: cannot read it ({e}); not touched") from None
     try:
         sites = tomllib.loads(existing).get("sites", {})
     except tomllib.TOMLDecodeError as e:
         raise click.ClickException(f"{path}: not valid TOML ({e}); not touched") from None
-    if key in sites:
+    if key is not None and key in sites:
         raise click.ClickException(f"{path} already has [sites.{key}]; choose another --key")
     return existing
 
 
 def _append(path: Path, existing: str, text: str) -> None:
     separator = "" if not existing else "\n" if existing.endswith("\n") else "\n\n"
-    with path.open("a", encoding="utf-8") as f:
-        f.write(separator + text)
+    try:
+        with path.open("a", encoding="utf-8") as f:
+            f.write(separator + text)
+    except OSError as e:
+        raise click.ClickException(f"{path}: cannot write the entry ({e.strerror})") from None
 
 
 @click.command("add-site")
@@ -187,7 +199,7 @@ def add_site(
     """
     if key is not None and not re.match(r"^[a-z][a-z0-9_]{0,39}$", key):
         raise click.BadParameter("lower-case letters, digits and _", param_hint="--key")
-    if output is not None and key is not None:
+    if output is not None:
         _check_output(output, key)  # before any fetch: a refusal should cost nothing
     fetcher = Fetcher(
         proxy=proxy,

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import click
 
 from archive import __version__
+from archive.db import readonly_uri
 from archive.sites import Registry, SiteConfigError, load_registry
 from archive.store import DB_NAME
 from archive.urls import canonicalize, display_url
@@ -247,7 +248,7 @@ def search(
 
     db = _archive_path(data_dir)
     _check_date(since, "--since")
-    conn = sqlite3.connect(f"file:{db.resolve()}?mode=ro", uri=True)
+    conn = sqlite3.connect(readonly_uri(db), uri=True)
     try:
         hits = run_search(conn, query, site=site_key, since=since, limit=limit)
     finally:
@@ -329,7 +330,7 @@ def stats(data_dir: Path, runs: int, as_json: bool) -> None:
     Example:
       arshif stats --data /srv/arshif --runs 10
     """
-    db = sqlite3.connect(f"file:{_archive_path(data_dir).resolve()}?mode=ro", uri=True)
+    db = sqlite3.connect(readonly_uri(_archive_path(data_dir)), uri=True)
     db.row_factory = sqlite3.Row
     rows = [
         dict(r) for r in db.execute("SELECT * FROM crawl_runs ORDER BY id DESC LIMIT ?", [runs])

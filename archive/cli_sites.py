@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from archive.cli import _archive_path, _registry, data_option, sites_option
+from archive.db import readonly_uri
 from archive.sites import SiteConfigError
 from archive.suggest import as_toml, classified_urls
 from archive.suggest import suggest as generalise
@@ -24,7 +25,8 @@ def sites() -> None:
     \b
     Examples:
       arshif sites list --sites my-sites.toml
-      arshif sites suggest mysite --data ./data >> my-sites.toml
+      arshif sites suggest mysite --data ./data --sites my-sites.toml > mysite-rules.toml
+      arshif crawl mysite --sites my-sites.toml --sites mysite-rules.toml
     """
 
 
@@ -46,25 +48,29 @@ def list_sites(sites_files: tuple[Path, ...]) -> None:
 @data_option
 @sites_option
 def suggest(site_key: str, data_dir: Path, sites_files: tuple[Path, ...]) -> None:
-    """Print article_urls and listing_urls for SITE, as TOML to paste into a sites file.
+    """Print article_urls and listing_urls for SITE, as TOML for a sites file of its own.
 
     The rules generalise the URLs this archive holds for SITE: pages that
     declared themselves articles (og:type, JSON-LD, a date and a long text) or
     were read as listings when a crawl met them without a rule, and the URLs of
     its archived articles. Numbers become \\d+, slugs [^/?#]+, shared words stay.
-    Each pattern comes with its count of URLs and an example: review, then paste.
+    Each pattern comes with its count of URLs and an example: review them.
+    Save them to a file of their own and give it after the file defining SITE:
+    a later --sites file overrides those fields of the site. (Appending with >>
+    to the file defining SITE would repeat [sites.SITE], which TOML refuses.)
 
     \b
     Example:
       arshif crawl --sites my-sites.toml mysite     # a generic entry, no article_urls
-      arshif sites suggest mysite --sites my-sites.toml
+      arshif sites suggest mysite --sites my-sites.toml > mysite-rules.toml
+      arshif crawl --sites my-sites.toml --sites mysite-rules.toml mysite
     """
     try:
         _registry(sites_files).select([site_key])
     except SiteConfigError as e:
         raise UnknownSite(str(e)) from None
     db_path = _archive_path(data_dir)
-    db = sqlite3.connect(f"file:{db_path.resolve()}?mode=ro", uri=True)
+    db = sqlite3.connect(readonly_uri(db_path), uri=True)
     try:
         tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
         if "page_kinds" not in tables:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from email.message import Message
 
 # CMS -> the registry preset its sites start from.
 PRESETS = {
@@ -112,7 +113,7 @@ class Detection:
 
 def detect_cms(
     html: str,
-    headers: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | Message | None = None,
     robots: str = "",
     wp_sitemap: bool = False,
 ) -> Detection:
@@ -122,6 +123,12 @@ def detect_cms(
     only WordPress (5.5 and later) serves at that path.
     """
     found = Detection()
+    # Header names are case-insensitive (HTTP/2 sends them lowercased); a repeated
+    # header's values are one comma-separated list.
+    named: dict[str, str] = {}
+    for name, value in (headers or {}).items():
+        key = name.lower()
+        named[key] = f"{named[key]}, {value}" if key in named else value
     for meta in _META.findall(html):
         if _GENERATOR.search(meta):
             for cms in ("WordPress", "Drupal", "Joomla"):
@@ -131,7 +138,7 @@ def detect_cms(
         if pattern.search(html):
             found.add(cms, weight, reason)
     for cms, weight, reason, name, pattern in _HEADER_CLUES:
-        value = (headers or {}).get(name)
+        value = named.get(name.lower())
         if value and pattern.search(value):
             found.add(cms, weight, reason)
     for cms, weight, reason, pattern in _ROBOTS_CLUES:

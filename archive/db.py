@@ -235,12 +235,21 @@ def migrate(db: sqlite_utils.Database) -> int:
     return SCHEMA_VERSION - current
 
 
+def readonly_uri(path: str | Path) -> str:
+    """The SQLite URI opening path read-only (``sqlite3.connect(..., uri=True)``).
+
+    Percent-encoded: written as ``file:{path}?mode=ro``, a ``#`` or ``?`` in a folder's
+    name would end the path there, and SQLite would create an empty file at what is left.
+    """
+    return Path(path).resolve().as_uri() + "?mode=ro"
+
+
 def connect(path: str | Path, *, read_only: bool = False) -> sqlite_utils.Database:
     """Open (creating and migrating unless read_only) the archive at path."""
     if str(path) == ":memory:":
         db = sqlite_utils.Database(memory=True)
     elif read_only:
-        conn = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True)
+        conn = sqlite3.connect(readonly_uri(path), uri=True)
         return sqlite_utils.Database(conn)
     else:
         db = sqlite_utils.Database(sqlite3.connect(str(path), timeout=30))

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from archive.db import readonly_uri
 from archive.store import DB_NAME
 
 FORMATS = ("jsonl", "csv", "parquet")
@@ -38,7 +39,7 @@ def rows(
         params += [len(until), until]
     sql = f"SELECT {', '.join(COLUMNS)} FROM articles"
     sql += (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY published, id"
-    db = sqlite3.connect(f"file:{(data_dir / DB_NAME).resolve()}?mode=ro", uri=True)
+    db = sqlite3.connect(readonly_uri(data_dir / DB_NAME), uri=True)
     db.row_factory = sqlite3.Row
     try:
         for row in db.execute(sql, params):

@@ -112,10 +112,11 @@ class Site:
     @property
     def probes(self) -> bool:
         """Whether unknown links are fetched and classified by what the page declares:
-        for generic sites and sites without article rules, unless the entry says."""
+        for sites without article rules (theirs or their preset's), unless the entry
+        says. Once it has rules (``arshif sites suggest``'s, say), probing stops."""
         if self.discovery.probe_budget is not None:
             return self.discovery.probe_budget > 0
-        return self.cms == "generic" or not self.urls.article
+        return not self.urls.article
 
 
 # Each field: its type check and what the error says it must be.

@@ -3,9 +3,10 @@
 The crawl records, per site, the URLs whose pages declared themselves articles
 or turned out to be listings (``page_kinds``). Here those URLs are generalised
 into the regular expressions a sites file wants: a segment that is a number
-becomes ``\\d+`` (``\\d{4}`` when every example has four digits, as years
-do), a segment shared by several URLs stays as written, and one that differs
-from URL to URL (a slug) becomes ``[^/?#]+``. Patterns are matched by rules
+becomes ``\\d+`` (``\\d{4}``, ``\\d{2}`` only for a date's year, month and
+day: an id of four digits today has five tomorrow), a segment shared by
+several URLs stays as written, and one that differs from URL to URL (a slug)
+becomes ``[^/?#]+``. Patterns are matched by rules
 against the path decoded as well as percent-encoded, so Arabic segments are
 kept readable.
 """
@@ -46,16 +47,38 @@ def _segments(url: str) -> tuple[list[str], bool, list[tuple[str, str]]]:
     return segments, trailing, query
 
 
-def _generalise(values: list[str], in_path: bool = True) -> str:
-    """One regex for the values seen at one position of URLs of one shape."""
+# A date in a path: a year, then perhaps its month, then perhaps the day.
+_DATE_PARTS = [
+    re.compile(r"(?:19|20)\d\d"),
+    re.compile(r"0[1-9]|1[0-2]"),
+    re.compile(r"0[1-9]|[12]\d|3[01]"),
+]
+
+
+def _date_positions(columns: list[list[str]]) -> set[int]:
+    """The path positions where every URL has a date's year, month or day (in that order)."""
+    found: set[int] = set()
+    part = 0  # the date part expected next: year, month, day
+    for i, values in enumerate(columns):
+        if part and part < 3 and all(_DATE_PARTS[part].fullmatch(v) for v in values):
+            found.add(i)
+            part += 1
+        elif all(_DATE_PARTS[0].fullmatch(v) for v in values):
+            found.add(i)
+            part = 1
+        else:
+            part = 0
+    return found
+
+
+def _generalise(values: list[str], in_path: bool = True, date: bool = False) -> str:
+    """One regex for the values seen at one position of URLs of one shape; ``date``: the
+    position holds a year, month or day (see ``_date_positions``)."""
     if len(set(values)) == 1 and not values[0].isdigit():
         return _escape(values[0])  # shared by every URL of the shape (or only one URL)
     if all(v.isdigit() for v in values):
-        widths = {len(v) for v in values}
-        # Years and months keep their width; ids and page numbers grow.
-        if in_path and len(widths) == 1 and (width := widths.pop()) in (2, 4):
-            return rf"\d{{{width}}}"
-        return r"\d+"
+        # A date's parts keep their width; ids and page numbers grow (9999, then 10000).
+        return rf"\d{{{len(values[0])}}}" if date else r"\d+"
     matches = [_NUMBER_SUFFIX.match(v) for v in values]
     suffixes = {m.group(2) for m in matches if m is not None}
     if all(matches) and len(suffixes) == 1:
@@ -78,7 +101,9 @@ def _shape(segments: list[str], common: set[tuple[int, str]]) -> tuple[str, ...]
 
 def _pattern(members: list[tuple[str, list[str], bool, list[tuple[str, str]]]]) -> str:
     depth = len(members[0][1])
-    path = "/".join(_generalise([segs[i] for _, segs, _, _ in members]) for i in range(depth))
+    columns = [[segs[i] for _, segs, _, _ in members] for i in range(depth)]
+    dates = _date_positions(columns)
+    path = "/".join(_generalise(values, date=i in dates) for i, values in enumerate(columns))
     pattern = "^/" + path
     keys = [k for k, _ in members[0][3]]
     if not keys:
@@ -156,6 +181,8 @@ def as_toml(site: str, kinds: dict[str, list[Suggestion]]) -> str:
     lines = [
         f"# Suggested by `arshif sites suggest {site}` from the pages this archive classified.",
         "# Review before use: each pattern's count of URLs and an example are beside it.",
+        "# Give this file after the one defining the site (--sites theirs --sites this):",
+        "# its fields override the site's there.",
         f"[sites.{site}]",
     ]
     for kind in ("article", "listing"):

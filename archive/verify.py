@@ -16,6 +16,7 @@ from pathlib import Path
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
+from archive.db import readonly_uri
 from archive.store import DB_NAME, WARC_DIR
 from archive.warc import payload_digest
 
@@ -122,7 +123,7 @@ def verify(data_dir: str | Path, on_step: Callable[[str], None] | None = None) -
     if not db_path.is_file():
         return [f"no archive database at {db_path}"]
     problems: list[str] = []
-    db = sqlite3.connect(f"file:{db_path.resolve()}?mode=ro", uri=True)
+    db = sqlite3.connect(readonly_uri(db_path), uri=True)
     try:
         problems += check_database(db)
         problems += check_versions(db, data_dir / WARC_DIR)

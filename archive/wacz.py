@@ -23,6 +23,7 @@ from pathlib import Path
 from cdxj_indexer.main import write_cdx_index
 
 from archive import __version__
+from archive.db import readonly_uri
 from archive.reextract import warc_files
 from archive.store import DB_NAME, WARC_DIR
 
@@ -47,7 +48,7 @@ def _sha256(path: Path) -> str:
 
 
 def _pages(data_dir: Path, site: str | None) -> list[dict[str, str]]:
-    with sqlite3.connect(f"file:{(data_dir / DB_NAME).resolve()}?mode=ro", uri=True) as db:
+    with sqlite3.connect(readonly_uri(data_dir / DB_NAME), uri=True) as db:
         sql = "SELECT fetched_url, fetched, title FROM articles"
         rows = db.execute(
             sql + (" WHERE site = ?" if site else "") + " ORDER BY id", [site] if site else []

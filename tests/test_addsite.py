@@ -4,13 +4,17 @@ TOML it writes, and the command's one-line errors (through CliRunner, over loopb
 from __future__ import annotations
 
 import re
+import shutil
 import tomllib
 from collections.abc import Iterator
+from email.message import Message
 
+import click
 import pytest
 from click.testing import CliRunner
 
 from archive.addsite import key_for
+from archive.addsite_cli import _append
 from archive.cli import cli
 from archive.cms import detect_cms
 from archive.fetch import Fetcher
@@ -39,6 +43,7 @@ def page(head: str = "", body: str = "") -> str:
         (page('<script>jQuery.extend(Drupal.settings, {"basePath": "/"});</script>'), {}, "", "Drupal", "drupal"),
         (page(body='<a href="/node/12">a</a><a href="/ar/node/13">b</a>'), {}, "", "Drupal", "drupal"),
         (page(), {"X-Generator": "Drupal 10 (https://www.drupal.org)"}, "", "Drupal", "drupal"),
+        (page(), {"x-generator": "Drupal"}, "", "Drupal", "drupal"),  # HTTP/2: lowercase names
         (page('<meta name="generator" content="Joomla! - Open Source Content Management">'), {}, "", "Joomla", "generic"),
         (page(body='<form id="aspnetForm"><input type="hidden" name="__VIEWSTATE" value="x"></form>'), {}, "", "ASP.NET WebForms", "generic"),
         (page(), {}, "User-agent: *\nDisallow: /wp-admin/\n", "WordPress", "wordpress"),
@@ -48,6 +53,16 @@ def test_cms_is_recognised_by_its_clues(html, headers, robots, cms, preset):
     found = detect_cms(html, headers, robots)
     assert (found.cms, found.preset) == (cms, preset), found.reasons
     assert cms in found.summary() and found.reasons
+
+
+def test_cms_headers_are_read_from_the_response_whatever_their_case():
+    # What add-site passes: the fetched page's headers, as the server spelt them.
+    headers = Message()
+    headers["x-generator"] = "Drupal 10"
+    headers["link"] = "</feed>; rel=alternate"
+    headers["link"] = '<https://x.example/wp-json/>; rel="https://api.w.org/"'
+    found = detect_cms(page(), headers)
+    assert found.scores == {"Drupal": 5, "WordPress": 4}, found.reasons
 
 
 def test_an_unknown_cms_is_generic_and_prose_mentioning_a_cms_is_no_clue():
@@ -155,6 +170,12 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MirrorServer]:
     (root / "www.empty.example" / "index.html").write_text(
         page("<title>فارغ</title>", "<p>لا شيء</p>")
     )
+    # www.saudi.example and www.junk-lang.example: www.tiny.example with another <html lang>.
+    for host, lang in [("www.saudi.example", "ar_SA"), ("www.junk-lang.example", "arabic")]:
+        shutil.copytree(site, root / host)
+        for path in (root / host).rglob("*.html"):
+            html = path.read_text(encoding="utf-8")
+            path.write_text(html.replace("lang='ar'", f"lang='{lang}'"), encoding="utf-8")
     server = MirrorServer(root)
     server.start_in_thread()
     yield server
@@ -189,6 +210,16 @@ def test_add_site_proposes_an_entry_that_loads(tiny, tmp_path):
     assert "robots.txt forbids https://www.tiny.example/story/4.html" in result.stderr
 
 
+@pytest.mark.parametrize("host", ["www.saudi.example", "www.junk-lang.example"])
+def test_a_region_or_junk_in_html_lang_leaves_a_plain_language_code(tiny, host):
+    # <html lang="ar_SA"> (an underscore, as some CMSs write it) or lang="arabic".
+    result = add_site(tiny, f"https://{host}/", "--key", "news")
+    assert result.exit_code == 0, result.output
+    entry = tomllib.loads(result.stdout[result.stdout.index("# Proposed") :])["sites"]["news"]
+    assert entry["language"] == "ar"
+    assert "<html lang> says" not in result.stderr
+
+
 def test_output_appends_and_refuses_a_key_it_already_has(tiny, tmp_path):
     out = tmp_path / "mine.toml"
     out.write_text('[sites.other]\ndomains = ["www.other.example"]\narticle_urls = ["^/a/"]\n')
@@ -197,6 +228,20 @@ def test_output_appends_and_refuses_a_key_it_already_has(tiny, tmp_path):
     assert set(load_registry(out)) >= {"other", "tiny_news"}
     again = add_site(tiny, "www.tiny.example", "--key", "tiny_news", "--output", str(out))
     assert "already has [sites.tiny_news]" in one_line(again)
+
+
+def test_an_output_file_that_cannot_be_written_is_refused_before_fetching(tmp_path, monkeypatch):
+    out = tmp_path / "missing" / "s.toml"
+    fetched = []
+    monkeypatch.setattr("archive.addsite_cli.propose", lambda *a, **k: fetched.append(a))
+    result = CliRunner().invoke(cli, ["add-site", "www.tiny.example", "-o", str(out)])
+    assert "s.toml: no such directory" in one_line(result) and not fetched
+
+
+def test_a_failed_write_is_one_line_naming_the_file(tmp_path):
+    out = tmp_path / "gone" / "s.toml"  # say, removed while add-site was fetching
+    with pytest.raises(click.ClickException, match=r"s\.toml: cannot write the entry"):
+        _append(out, "", "[sites.x]\n")
 
 
 def test_errors_are_one_line_naming_the_url(tiny):

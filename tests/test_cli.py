@@ -115,3 +115,82 @@ def test_extract_on_an_empty_file_prints_an_empty_record(runner, tmp_path):
     result = runner.invoke(cli, ["extract", str(page), "--url", "https://x.example/a"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["text"] is None
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["sites", "suggest", "hafryat"],
+        ["stats"],
+        ["search", "خبر"],
+        ["export", "--format", "jsonl"],
+        ["verify"],
+    ],
+)
+def test_read_only_commands_open_an_archive_whose_folder_has_a_hash(runner, tmp_path, args):
+    # Written as file:{path}?mode=ro, "my #2 ?data" cut the path at "#": SQLite then
+    # created an empty "my " beside it and the command read that.
+    from archive.store import Archive
+
+    data = tmp_path / "my #2 ?data"
+    Archive.open(data).close()
+    before = sorted(tmp_path.iterdir())
+    result = runner.invoke(cli, [*args, "--data", str(data)])
+    if args[0] == "sites":
+        assert "no pages of site 'hafryat'" in error_line(result)  # not "predates ..."
+    else:
+        assert result.exit_code == 0, result.output
+    assert sorted(tmp_path.iterdir()) == before
+
+
+def test_read_only_uri_keeps_a_hash_and_a_question_mark_in_the_path(tmp_path):
+    from archive.db import connect, readonly_uri
+    from archive.store import DB_NAME, Archive
+    from archive.wacz import _pages
+
+    data = tmp_path / "a#b?c%d"
+    Archive.open(data).close()
+    assert readonly_uri(data / DB_NAME).endswith("/a%23b%3Fc%25d/archive.db?mode=ro")
+    db = connect(data / DB_NAME, read_only=True)
+    assert db["articles"].exists()
+    db.conn.close()
+    assert _pages(data, None) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a#b?c%d"]
+
+
+def test_suggested_rules_saved_beside_the_sites_file_override_its_entry(runner, tmp_path):
+    # The documented flow: suggest > mysite-rules.toml, then --sites mine --sites rules.
+    import tomllib
+
+    from archive.sites import load_registry
+    from archive.store import Archive
+
+    mine = tmp_path / "my-sites.toml"
+    mine.write_text('[sites.mysite]\ndomains = ["www.mysite.example"]\nlistings = ["/"]\n')
+    data = tmp_path / "data"
+    archive = Archive.open(data)
+    with archive.db.conn:
+        for url, kind in [("/ar/85700/a-b-c", "article"), ("/ar/85712/d-e-f", "article"),
+                          ("/", "listing")]:  # fmt: skip
+            archive.db.execute(
+                "INSERT INTO page_kinds (site, url, kind, decided) VALUES ('mysite', ?, ?, 'x')",
+                [f"https://www.mysite.example{url}", kind],
+            )
+    archive.close()
+    result = runner.invoke(
+        cli, ["sites", "suggest", "mysite", "--data", str(data), "--sites", str(mine)]
+    )
+    assert result.exit_code == 0, result.output
+    rules = tmp_path / "mysite-rules.toml"
+    rules.write_text(result.stdout, encoding="utf-8")
+    listed = runner.invoke(cli, ["sites", "list", "--sites", str(mine), "--sites", str(rules)])
+    assert listed.exit_code == 0 and "www.mysite.example" in listed.output, listed.output
+    site = load_registry([mine, rules])["mysite"]
+    assert list(site.domains) == ["www.mysite.example"] and not site.probes
+    assert site.classify("https://www.mysite.example/ar/99999/x-y-z") == "article"
+    # Appended to the file defining the site, as the help once showed, TOML refuses it.
+    with pytest.raises(tomllib.TOMLDecodeError):
+        tomllib.loads(mine.read_text() + result.stdout)
+    for args in (["sites"], ["sites", "suggest"]):
+        help_text = runner.invoke(cli, [*args, "--help"]).output
+        assert ">> my-sites.toml" not in help_text and "> mysite-rules.toml" in help_text

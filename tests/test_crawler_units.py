@@ -176,8 +176,22 @@ def test_the_probe_budget_bounds_the_probes(tmp_path):
             html("https://plain.example/", body)
         )
     )
-    # A site with article rules does not probe unless it asks to.
+    # A site with article rules does not probe unless it asks to, generic or not.
     assert spider_for("hafryat").probe_budget == 0
+    assert spider_for("lebanontab").probe_budget == 0  # cms = "generic"
+
+
+def test_a_generic_site_stops_probing_once_it_has_article_rules(tmp_path):
+    # What docs/adding-a-site.md promises once sites suggest's rules are pasted in.
+    body = '<a href="/n/1/story">1</a><a href="/about">about</a>'
+    spider = generic_spider(tmp_path, "article_urls = ['^/n/\\d+/']\n")
+    assert spider.probe_budget == 0
+    out = list(spider.parse_listing(html("https://plain.example/", body)))
+    assert [(r.meta["arshif_kind"], r.url) for r in out] == [
+        ("article", "https://plain.example/n/1/story")
+    ]
+    rules_and_budget = "article_urls = ['^/n/\\d+/']\nprobe_budget = 7\n"
+    assert generic_spider(tmp_path, rules_and_budget).probe_budget == 7
 
 
 def test_a_probed_page_is_an_article_or_a_listing_by_what_it_declares(tmp_path):

@@ -110,6 +110,26 @@ def test_suggest_generalises_ids_and_slugs_and_keeps_shared_words():
         assert re.search(s.pattern, s.example.split("a.example", 1)[1])
 
 
+@pytest.mark.parametrize(
+    ("paths", "expected"),
+    [
+        # Ids of one width today grow tomorrow: /news/10000 must still match.
+        (["/news/1234", "/news/5678", "/news/9012"], r"^/news/\d+/?$"),
+        (["/a/12/x-y-z", "/a/34/u-v-w"], r"^/a/\d+/[^/?#]+/?$"),
+        # A date keeps its widths: year, month, day.
+        (["/2024/03/x-y-z", "/2019/11/u-v-w"], r"^/\d{4}/\d{2}/[^/?#]+/?$"),
+        (["/news/2024/03/07/1", "/news/2023/12/31/2"], r"^/news/\d{4}/\d{2}/\d{2}/\d+/?$"),
+        # Two digits after no year, or a "month" of 13 and more, are no date.
+        (["/s/03/x-y-z", "/s/11/u-v-w"], r"^/s/\d+/[^/?#]+/?$"),
+        (["/2024/45/x-y-z", "/2023/17/u-v-w"], r"^/\d{4}/\d+/[^/?#]+/?$"),
+    ],
+)
+def test_suggest_keeps_fixed_widths_for_dates_only(paths, expected):
+    (found,) = suggest([f"https://a.example{p}" for p in paths])
+    assert found.pattern == expected
+    assert all(re.search(found.pattern, p) for p in paths)
+
+
 def test_suggest_keeps_one_off_listings_as_written():
     urls = ["https://a.example/", "https://a.example/akhbar", "https://a.example/akhbar?page=1",
             "https://a.example/akhbar?page=2", "https://a.example/taqarir"]  # fmt: skip

@@ -28,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from archive.db import readonly_uri  # noqa: E402
 from archive.normalize import index_text, tokens  # noqa: E402
 from archive.search import search  # noqa: E402
 from archive.sites import load_registry  # noqa: E402
@@ -133,7 +134,7 @@ def main() -> int:
         began = time.perf_counter()
         build(args.data, args.articles)
         print(f"  built in {time.perf_counter() - began:,.0f} s", file=sys.stderr)
-    conn = sqlite3.connect(f"file:{db_path.resolve()}?mode=ro", uri=True)
+    conn = sqlite3.connect(readonly_uri(db_path), uri=True)
     ones, twos = queries(args.queries)
     size = db_path.stat().st_size / 1e9
     print(
