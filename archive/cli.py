@@ -11,8 +11,10 @@ import importlib
 import json
 import os
 import re
+import socket
 import sqlite3
 import sys
+from datetime import date
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import urlsplit
@@ -64,9 +66,52 @@ def _archive_path(data_dir: Path) -> Path:
     return db
 
 
+class BadUsage(click.ClickException):
+    """A usage error in one line: click's own UsageError adds the usage and a hint."""
+
+    exit_code = 2
+
+
 def _check_date(value: str | None, option: str) -> None:
-    if value and not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", value):
-        raise click.BadParameter(f"{value!r}: give a date as YYYY-MM-DD", param_hint=option)
+    """A real calendar date, YYYY-MM-DD (or YYYY-MM, YYYY: a prefix, as dates are compared).
+
+    The pattern comes first because fromisoformat also takes 20201001 and week
+    dates, which would not compare as prefixes of the stored ISO dates.
+    """
+    if not value:
+        return
+    if re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", value):
+        try:
+            date.fromisoformat((value + "-01-01")[:10])  # YYYY and YYYY-MM: their first day
+            return
+        except ValueError:
+            pass
+    raise BadUsage(f"{option} {value!r} is not a date: give a real one as YYYY-MM-DD")
+
+
+def _check_site(db: sqlite3.Connection, site: str | None) -> None:
+    """An unknown --site would quietly find nothing; say which sites the archive holds."""
+    if not site:
+        return
+    known = [r[0] for r in db.execute("SELECT key FROM sites ORDER BY key")]
+    if site in known:
+        return
+    listed = f"; the archive holds {', '.join(known)}" if 0 < len(known) <= 20 else ""
+    raise BadUsage(f"unknown site {site!r}{listed}")
+
+
+def _check_port_free(port: int) -> None:
+    """Fail in one line before Datasette starts, instead of uvicorn's log after 'serving at'.
+
+    SO_REUSEADDR as uvicorn sets it, so a port left in TIME_WAIT by the last run
+    is not taken for busy.
+    """
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as e:
+            raise click.ClickException(f"cannot listen on 127.0.0.1:{port}: {e.strerror}") from None
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -84,7 +129,13 @@ def cli() -> None:
 
 @cli.command()
 @data_option
-@click.option("--port", default=8001, show_default=True, help="Port to listen on (127.0.0.1 only).")
+@click.option(
+    "--port",
+    default=8001,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on (127.0.0.1 only).",
+)
 def serve(data_dir: Path, port: int) -> None:
     """Browse the archive in Datasette, read-only, on 127.0.0.1.
 
@@ -93,6 +144,7 @@ def serve(data_dir: Path, port: int) -> None:
       arshif serve --data ./data --port 8001
     """
     db = _archive_path(data_dir)
+    _check_port_free(port)
     from datasette import cli as datasette_cli
 
     # Not -i (immutable): that would ignore the WAL and miss a crawl in progress.
@@ -249,6 +301,7 @@ def search(
     _check_date(since, "--since")
     conn = sqlite3.connect(f"file:{db.resolve()}?mode=ro", uri=True)
     try:
+        _check_site(conn, site_key)
         hits = run_search(conn, query, site=site_key, since=since, limit=limit)
     finally:
         conn.close()
@@ -320,24 +373,35 @@ def export_wacz(
     type=click.IntRange(1),
     help="How many of the latest runs.",
 )
+@click.option("--site", "site_key", help="Only this site's runs and articles.")
 @click.option("--json", "as_json", is_flag=True, help="Print the runs as JSON.")
-def stats(data_dir: Path, runs: int, as_json: bool) -> None:
+def stats(data_dir: Path, runs: int, site_key: str | None, as_json: bool) -> None:
     """What the latest crawl runs did, per site: requests, responses by status, bytes,
     new / updated / unchanged articles, revisits, errors by kind, duration.
 
     \b
-    Example:
+    Examples:
       arshif stats --data /srv/arshif --runs 10
+      arshif stats --site hafryat --json
     """
     db = sqlite3.connect(f"file:{_archive_path(data_dir).resolve()}?mode=ro", uri=True)
     db.row_factory = sqlite3.Row
-    rows = [
-        dict(r) for r in db.execute("SELECT * FROM crawl_runs ORDER BY id DESC LIMIT ?", [runs])
-    ]
-    totals = db.execute(
-        "SELECT count(*), coalesce(sum(versions), 0), count(DISTINCT duplicate_group) FROM articles"
-    ).fetchone()
-    db.close()
+    try:
+        _check_site(db, site_key)
+        where, params = (" WHERE site = ?", [site_key]) if site_key else ("", [])
+        rows = [
+            dict(r)
+            for r in db.execute(
+                f"SELECT * FROM crawl_runs{where} ORDER BY id DESC LIMIT ?", [*params, runs]
+            )
+        ]
+        totals = db.execute(
+            "SELECT count(*), coalesce(sum(versions), 0), count(DISTINCT duplicate_group)"
+            f" FROM articles{where}",
+            params,
+        ).fetchone()
+    finally:
+        db.close()
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -407,7 +471,11 @@ def export(
     """
     from archive.export import export as run
 
-    _archive_path(data_dir)
+    db = sqlite3.connect(f"file:{_archive_path(data_dir).resolve()}?mode=ro", uri=True)
+    try:
+        _check_site(db, site_key)
+    finally:
+        db.close()
     _check_date(since, "--since")
     _check_date(until, "--until")
     if fmt == "parquet" and output is None:

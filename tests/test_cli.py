@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+import socket
+import sqlite3
 import subprocess
 import sys
 
@@ -115,3 +117,61 @@ def test_extract_on_an_empty_file_prints_an_empty_record(runner, tmp_path):
     result = runner.invoke(cli, ["extract", str(page), "--url", "https://x.example/a"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["text"] is None
+
+
+@pytest.fixture()
+def small_archive(tmp_path):
+    """An archive with one registered site and no articles: enough for argument checks."""
+    from archive.store import Archive
+
+    Archive.open(tmp_path).close()
+    with sqlite3.connect(tmp_path / "archive.db") as db:
+        db.execute(
+            "INSERT INTO sites VALUES ('hafryat', 'Hafryat', 'drupal', 'ar', '[]', 'https://hafryat.com/')"
+        )
+    return tmp_path
+
+
+@pytest.mark.parametrize("value", ["2020-13-45", "2020-02-31", "2020-00", "20201001", "yesterday"])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["search", "x", "--since"],
+        ["export", "--format", "jsonl", "--since"],
+        ["export", "--format", "csv", "--until"],
+    ],
+)
+def test_a_date_that_is_not_in_the_calendar_is_one_line(runner, small_archive, args, value):
+    result = runner.invoke(cli, [*args, value, "--data", str(small_archive)])
+    assert result.exit_code == 2
+    line = error_line(result)
+    assert f"{args[-1]} '{value}' is not a date" in line and "YYYY-MM-DD" in line
+
+
+@pytest.mark.parametrize("value", ["2020", "2020-02", "2020-02-29"])
+def test_real_dates_and_their_prefixes_are_accepted(runner, small_archive, value):
+    for args in (
+        ["search", "x", "--since", value],
+        ["export", "--format", "jsonl", "--until", value],
+    ):
+        result = runner.invoke(cli, [*args, "--data", str(small_archive)])
+        assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("args", [["search", "x"], ["export", "--format", "jsonl"], ["stats"]])
+def test_an_unknown_site_is_one_line_naming_the_known_ones(runner, small_archive, args):
+    result = runner.invoke(cli, [*args, "--site", "nosuchsite", "--data", str(small_archive)])
+    assert result.exit_code == 2
+    assert error_line(result) == "Error: unknown site 'nosuchsite'; the archive holds hafryat"
+    known = runner.invoke(cli, [*args, "--site", "hafryat", "--data", str(small_archive)])
+    assert known.exit_code == 0, known.output
+
+
+def test_serve_on_a_busy_port_is_one_line_before_serving(runner, small_archive):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = runner.invoke(cli, ["serve", "--data", str(small_archive), "--port", str(port)])
+    line = error_line(result)
+    assert line.startswith(f"Error: cannot listen on 127.0.0.1:{port}: ") and "serving" not in line
