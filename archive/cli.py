@@ -267,6 +267,16 @@ def reextract(
         sys.exit(1)
 
 
+# Matches in search snippets when stdout is not a terminal: ASCII, easy to grep
+# for, and not a quotation mark (« » are Arabic's quotation marks).
+PLAIN_MARK = ("[[", "]]")
+
+
+def _is_terminal() -> bool:
+    """Whether stdout is a terminal, where matches are shown bold instead of marked."""
+    return sys.stdout.isatty()
+
+
 @cli.command()
 @click.argument("query")
 @data_option
@@ -288,6 +298,8 @@ def search(
 ) -> None:
     """Search the archive's articles, Arabic-aware: أَذْرَبِيجَان, اذربيجان and وأذربيجان
     find the same articles. Words must all appear; "quoted words" must stand together.
+    Matches in snippets are bold on a terminal, [[marked]] in a pipe or file, and
+    <mark>ed in --json.
 
     \b
     Examples:
@@ -299,10 +311,16 @@ def search(
 
     db = _archive_path(data_dir)
     _check_date(since, "--since")
+    if as_json:
+        mark = MARK
+    elif _is_terminal():
+        mark = tuple(click.style("\0", bold=True, fg="yellow").split("\0"))
+    else:
+        mark = PLAIN_MARK
     conn = sqlite3.connect(f"file:{db.resolve()}?mode=ro", uri=True)
     try:
         _check_site(conn, site_key)
-        hits = run_search(conn, query, site=site_key, since=since, limit=limit)
+        hits = run_search(conn, query, site=site_key, since=since, limit=limit, mark=mark)
     finally:
         conn.close()
     if as_json:
@@ -313,13 +331,9 @@ def search(
             )
         )
         return
-    bold = sys.stdout.isatty()
     for hit in hits:
-        text = hit.snippet.replace(MARK[0], "\033[1m" if bold else "«").replace(
-            MARK[1], "\033[0m" if bold else "»"
-        )
         click.echo(f"{(hit.published or '')[:10]}  {hit.site}  {hit.title}")
-        click.echo(f"    {text}\n    {display_url(hit.url)}\n")
+        click.echo(f"    {hit.snippet}\n    {display_url(hit.url)}\n")
     click.echo(f"{len(hits)} result(s)", err=True)
 
 

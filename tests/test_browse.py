@@ -74,6 +74,34 @@ def test_cli_filters(demo_archive):
     assert cli_search(demo_archive, 'NOT OR "AND ( *') == []  # operators are text, never syntax
 
 
+def test_snippet_marks_keep_punctuation_outside():
+    from archive.search import parse_query, snippet
+
+    _, marks = parse_query("أذربيجان")
+    text = 'قالت («لأذربيجان،» "أذربيجان".) ثم أذربيجان؟! و، وحدها'
+    assert snippet(text, marks, mark=("[[", "]]")) == (
+        'قالت («[[لأذربيجان]]،» "[[أذربيجان]]".) ثم [[أذربيجان]]؟! و، وحدها'
+    )
+
+
+def test_cli_snippets_mark_matches_plainly_in_a_pipe(demo_archive):
+    out = CliRunner().invoke(cli, ["search", "لأذربيجان", "--data", str(demo_archive)]).stdout
+    assert "[[لأذربيجان]]،" in out and "[[أذربيجان]]" in out  # the comma stays outside
+    assert "<mark>" not in out and "\033[" not in out
+    assert "«أذربيجان»" not in out  # « » are Arabic quotation marks, never the match marker
+
+
+def test_cli_snippets_are_bold_on_a_terminal(demo_archive, monkeypatch):
+    import archive.cli
+
+    monkeypatch.setattr(archive.cli, "_is_terminal", lambda: True)
+    result = CliRunner().invoke(
+        cli, ["search", "لأذربيجان", "--data", str(demo_archive)], color=True
+    )
+    assert "\033[33m\033[1mلأذربيجان\033[0m،" in result.stdout
+    assert "[[" not in result.stdout and "<mark>" not in result.stdout
+
+
 def test_datasette_search_box_uses_the_same_normalisation(ds, demo_archive):
     cli_ids = {h["url"] for h in cli_search(demo_archive, "أذربيجان")}
     for spelling in SPELLINGS:
