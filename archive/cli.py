@@ -468,6 +468,12 @@ def verify(data_dir: Path) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="File (default: stdout).",
 )
+@click.option(
+    "--bom/--no-bom",
+    default=None,
+    help="Start a CSV with the UTF-8 byte order mark, which Excel needs to read Arabic"
+    " (default: on for csv).",
+)
 def export(
     data_dir: Path,
     site_key: str | None,
@@ -475,6 +481,7 @@ def export(
     until: str | None,
     fmt: str,
     output: Path | None,
+    bom: bool | None,
 ) -> None:
     """Export articles (text and metadata) as JSON lines, CSV or Parquet.
 
@@ -482,6 +489,7 @@ def export(
     Examples:
       arshif export --format jsonl --site hafryat > hafryat.jsonl
       arshif export --format parquet --since 2020-10-01 --until 2020-10-31 -o oct.parquet
+      arshif export --format csv --no-bom -o articles.csv   # for tools that choke on a BOM
     """
     from archive.export import export as run
 
@@ -494,7 +502,11 @@ def export(
     _check_date(until, "--until")
     if fmt == "parquet" and output is None:
         raise click.UsageError("--format parquet needs -o FILE")
-    count = run(data_dir, fmt, output, site=site_key, since=since, until=until)
+    if bom and fmt != "csv":
+        raise BadUsage(f"--bom is for --format csv; {fmt} is read as UTF-8 without it")
+    count = run(
+        data_dir, fmt, output, site=site_key, since=since, until=until, bom=bom is not False
+    )
     click.echo(f"{count} article(s) exported", err=True)
 
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import codecs
+import csv
 import json
 import socket
 import sqlite3
@@ -175,3 +177,20 @@ def test_serve_on_a_busy_port_is_one_line_before_serving(runner, small_archive):
         result = runner.invoke(cli, ["serve", "--data", str(small_archive), "--port", str(port)])
     line = error_line(result)
     assert line.startswith(f"Error: cannot listen on 127.0.0.1:{port}: ") and "serving" not in line
+
+
+def test_csv_export_starts_with_a_bom_for_excel(runner, demo_archive, tmp_path):
+    out = tmp_path / "articles.csv"
+    args = ["export", "--data", str(demo_archive), "--format", "csv", "--site", "hafryat"]
+    assert runner.invoke(cli, [*args, "-o", str(out)]).exit_code == 0
+    assert out.read_bytes().startswith(codecs.BOM_UTF8 + b"id,url,")
+    with out.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert rows and next(iter(rows[0])) == "id" and all(r["site"] == "hafryat" for r in rows)
+    assert any("أذربيجان" in r["text"] for r in rows)
+    piped = runner.invoke(cli, args)
+    assert piped.stdout_bytes.startswith(codecs.BOM_UTF8 + b"id,url,")
+    assert runner.invoke(cli, [*args, "--no-bom", "-o", str(out)]).exit_code == 0
+    assert out.read_bytes().startswith(b"id,url,")
+    jsonl = runner.invoke(cli, [*args[:-4], "--format", "jsonl", "--bom"])
+    assert jsonl.exit_code == 2 and "--bom is for --format csv" in error_line(jsonl)
