@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import subprocess
+import sys
+from pathlib import Path
 
 import httpx
 import pytest
@@ -205,3 +208,21 @@ def test_stock_tools_still_open_and_query_the_archive(demo_archive):
         assert len(found) == 1
     finally:
         pm.register(archive.browse, name="arshif")
+
+
+def test_stock_sqlite_utils_searches_the_articles_with_a_stemmed_term(demo_archive):
+    path = demo_archive / "archive.db"
+    found = list(sqlite_utils.Database(path)["articles"].search("اذربيج", columns=["url"]))
+    assert len(found) >= 170 and {r["url"] for r in found} >= SEED_URLS
+    assert list(sqlite_utils.Database(path)["articles"].search("أذربيجان")) == []  # not stemmed
+    tool = Path(sys.executable).parent / "sqlite-utils"
+    query = archive.browse.arabic_match("وأذربيجان")  # what the README tells a stock user to run
+    result = subprocess.run(
+        [str(tool), "search", str(path), "articles", query, "-c", "url", "-c", "title"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert len(rows) >= 170 and any("أذربيجان" in (r["title"] or "") for r in rows)
