@@ -11,8 +11,10 @@ import importlib
 import json
 import os
 import re
+import socket
 import sqlite3
 import sys
+from datetime import date
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import urlsplit
@@ -65,9 +67,52 @@ def _archive_path(data_dir: Path) -> Path:
     return db
 
 
+class BadUsage(click.ClickException):
+    """A usage error in one line: click's own UsageError adds the usage and a hint."""
+
+    exit_code = 2
+
+
 def _check_date(value: str | None, option: str) -> None:
-    if value and not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", value):
-        raise click.BadParameter(f"{value!r}: give a date as YYYY-MM-DD", param_hint=option)
+    """A real calendar date, YYYY-MM-DD (or YYYY-MM, YYYY: a prefix, as dates are compared).
+
+    The pattern comes first because fromisoformat also takes 20201001 and week
+    dates, which would not compare as prefixes of the stored ISO dates.
+    """
+    if not value:
+        return
+    if re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", value):
+        try:
+            date.fromisoformat((value + "-01-01")[:10])  # YYYY and YYYY-MM: their first day
+            return
+        except ValueError:
+            pass
+    raise BadUsage(f"{option} {value!r} is not a date: give a real one as YYYY-MM-DD")
+
+
+def _check_site(db: sqlite3.Connection, site: str | None) -> None:
+    """An unknown --site would quietly find nothing; say which sites the archive holds."""
+    if not site:
+        return
+    known = [r[0] for r in db.execute("SELECT key FROM sites ORDER BY key")]
+    if site in known:
+        return
+    listed = f"; the archive holds {', '.join(known)}" if 0 < len(known) <= 20 else ""
+    raise BadUsage(f"unknown site {site!r}{listed}")
+
+
+def _check_port_free(port: int) -> None:
+    """Fail in one line before Datasette starts, instead of uvicorn's log after 'serving at'.
+
+    SO_REUSEADDR as uvicorn sets it, so a port left in TIME_WAIT by the last run
+    is not taken for busy.
+    """
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as e:
+            raise click.ClickException(f"cannot listen on 127.0.0.1:{port}: {e.strerror}") from None
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -85,7 +130,13 @@ def cli() -> None:
 
 @cli.command()
 @data_option
-@click.option("--port", default=8001, show_default=True, help="Port to listen on (127.0.0.1 only).")
+@click.option(
+    "--port",
+    default=8001,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on (127.0.0.1 only).",
+)
 def serve(data_dir: Path, port: int) -> None:
     """Browse the archive in Datasette, read-only, on 127.0.0.1.
 
@@ -94,6 +145,7 @@ def serve(data_dir: Path, port: int) -> None:
       arshif serve --data ./data --port 8001
     """
     db = _archive_path(data_dir)
+    _check_port_free(port)
     from datasette import cli as datasette_cli
 
     # Not -i (immutable): that would ignore the WAL and miss a crawl in progress.
@@ -216,6 +268,16 @@ def reextract(
         sys.exit(1)
 
 
+# Matches in search snippets when stdout is not a terminal: ASCII, easy to grep
+# for, and not a quotation mark (« » are Arabic's quotation marks).
+PLAIN_MARK = ("[[", "]]")
+
+
+def _is_terminal() -> bool:
+    """Whether stdout is a terminal, where matches are shown bold instead of marked."""
+    return sys.stdout.isatty()
+
+
 @cli.command()
 @click.argument("query")
 @data_option
@@ -237,6 +299,8 @@ def search(
 ) -> None:
     """Search the archive's articles, Arabic-aware: أَذْرَبِيجَان, اذربيجان and وأذربيجان
     find the same articles. Words must all appear; "quoted words" must stand together.
+    Matches in snippets are bold on a terminal, [[marked]] in a pipe or file, and
+    <mark>ed in --json.
 
     \b
     Examples:
@@ -248,9 +312,16 @@ def search(
 
     db = _archive_path(data_dir)
     _check_date(since, "--since")
+    if as_json:
+        mark = MARK
+    elif _is_terminal():
+        mark = tuple(click.style("\0", bold=True, fg="yellow").split("\0"))
+    else:
+        mark = PLAIN_MARK
     conn = sqlite3.connect(readonly_uri(db), uri=True)
     try:
-        hits = run_search(conn, query, site=site_key, since=since, limit=limit)
+        _check_site(conn, site_key)
+        hits = run_search(conn, query, site=site_key, since=since, limit=limit, mark=mark)
     finally:
         conn.close()
     if as_json:
@@ -261,13 +332,9 @@ def search(
             )
         )
         return
-    bold = sys.stdout.isatty()
     for hit in hits:
-        text = hit.snippet.replace(MARK[0], "\033[1m" if bold else "«").replace(
-            MARK[1], "\033[0m" if bold else "»"
-        )
         click.echo(f"{(hit.published or '')[:10]}  {hit.site}  {hit.title}")
-        click.echo(f"    {text}\n    {display_url(hit.url)}\n")
+        click.echo(f"    {hit.snippet}\n    {display_url(hit.url)}\n")
     click.echo(f"{len(hits)} result(s)", err=True)
 
 
@@ -321,24 +388,35 @@ def export_wacz(
     type=click.IntRange(1),
     help="How many of the latest runs.",
 )
+@click.option("--site", "site_key", help="Only this site's runs and articles.")
 @click.option("--json", "as_json", is_flag=True, help="Print the runs as JSON.")
-def stats(data_dir: Path, runs: int, as_json: bool) -> None:
+def stats(data_dir: Path, runs: int, site_key: str | None, as_json: bool) -> None:
     """What the latest crawl runs did, per site: requests, responses by status, bytes,
     new / updated / unchanged articles, revisits, errors by kind, duration.
 
     \b
-    Example:
+    Examples:
       arshif stats --data /srv/arshif --runs 10
+      arshif stats --site hafryat --json
     """
     db = sqlite3.connect(readonly_uri(_archive_path(data_dir)), uri=True)
     db.row_factory = sqlite3.Row
-    rows = [
-        dict(r) for r in db.execute("SELECT * FROM crawl_runs ORDER BY id DESC LIMIT ?", [runs])
-    ]
-    totals = db.execute(
-        "SELECT count(*), coalesce(sum(versions), 0), count(DISTINCT duplicate_group) FROM articles"
-    ).fetchone()
-    db.close()
+    try:
+        _check_site(db, site_key)
+        where, params = (" WHERE site = ?", [site_key]) if site_key else ("", [])
+        rows = [
+            dict(r)
+            for r in db.execute(
+                f"SELECT * FROM crawl_runs{where} ORDER BY id DESC LIMIT ?", [*params, runs]
+            )
+        ]
+        totals = db.execute(
+            "SELECT count(*), coalesce(sum(versions), 0), count(DISTINCT duplicate_group)"
+            f" FROM articles{where}",
+            params,
+        ).fetchone()
+    finally:
+        db.close()
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -391,6 +469,12 @@ def verify(data_dir: Path) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="File (default: stdout).",
 )
+@click.option(
+    "--bom/--no-bom",
+    default=None,
+    help="Start a CSV with the UTF-8 byte order mark, which Excel needs to read Arabic"
+    " (default: on for csv).",
+)
 def export(
     data_dir: Path,
     site_key: str | None,
@@ -398,6 +482,7 @@ def export(
     until: str | None,
     fmt: str,
     output: Path | None,
+    bom: bool | None,
 ) -> None:
     """Export articles (text and metadata) as JSON lines, CSV or Parquet.
 
@@ -405,15 +490,24 @@ def export(
     Examples:
       arshif export --format jsonl --site hafryat > hafryat.jsonl
       arshif export --format parquet --since 2020-10-01 --until 2020-10-31 -o oct.parquet
+      arshif export --format csv --no-bom -o articles.csv   # for tools that choke on a BOM
     """
     from archive.export import export as run
 
-    _archive_path(data_dir)
+    db = sqlite3.connect(readonly_uri(_archive_path(data_dir)), uri=True)
+    try:
+        _check_site(db, site_key)
+    finally:
+        db.close()
     _check_date(since, "--since")
     _check_date(until, "--until")
     if fmt == "parquet" and output is None:
         raise click.UsageError("--format parquet needs -o FILE")
-    count = run(data_dir, fmt, output, site=site_key, since=since, until=until)
+    if bom and fmt != "csv":
+        raise BadUsage(f"--bom is for --format csv; {fmt} is read as UTF-8 without it")
+    count = run(
+        data_dir, fmt, output, site=site_key, since=since, until=until, bom=bom is not False
+    )
     click.echo(f"{count} article(s) exported", err=True)
 
 

@@ -207,12 +207,34 @@ def _m005_page_kinds(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m006_fts_for_stock_tools(db: sqlite_utils.Database) -> None:
+    # sqlite-utils (`sqlite-utils search`, Table.search) and Datasette find a
+    # table's index by a `content=[table]` in the index's CREATE statement. A real
+    # content=articles would make FTS5 read the original words back when a row is
+    # deleted or replaced, while the index holds stems: every update would corrupt
+    # it. So the marker is a comment, which SQLite keeps in sqlite_master, and the
+    # index stays as it is: copied under the new declaration, not rebuilt.
+    db.execute("ALTER TABLE articles_fts RENAME TO articles_fts_m005")
+    db.execute(
+        "CREATE VIRTUAL TABLE articles_fts USING fts5"
+        " /* the index of content=[articles]: its title and text as stems,"
+        " rowid = articles.id (see archive/search.py) */"
+        " (title, text, tokenize = 'unicode61 remove_diacritics 2')"
+    )
+    db.execute(
+        "INSERT INTO articles_fts (rowid, title, text)"
+        " SELECT rowid, title, text FROM articles_fts_m005"
+    )
+    db.execute("DROP TABLE articles_fts_m005")
+
+
 MIGRATIONS: list[Migration] = [
     _m001_initial,
     _m002_article_metadata,
     _m003_search,
     _m004_versions,
     _m005_page_kinds,
+    _m006_fts_for_stock_tools,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import sqlite3
 import sys
@@ -58,7 +59,9 @@ def write_jsonl(records: Iterator[dict[str, Any]], out: TextIO) -> int:
     return count
 
 
-def write_csv(records: Iterator[dict[str, Any]], out: TextIO) -> int:
+def write_csv(records: Iterator[dict[str, Any]], out: TextIO, bom: bool = False) -> int:
+    if bom:  # Excel reads a CSV without it in the locale's code page, garbling Arabic
+        out.write("\ufeff")
     writer = csv.DictWriter(out, fieldnames=COLUMNS)
     writer.writeheader()
     count = 0
@@ -108,15 +111,19 @@ def export(
     site: str | None = None,
     since: str | None = None,
     until: str | None = None,
+    bom: bool = False,
 ) -> int:
-    """Write the selected articles in fmt to output (stdout for jsonl and csv); returns how many."""
+    """Write the selected articles in fmt to output (stdout for jsonl and csv); returns how many.
+
+    bom: start a CSV with the UTF-8 byte order mark, for Excel.
+    """
     data_dir = Path(data_dir)
     records = rows(data_dir, site, since, until)
     if fmt == "parquet":
         if output is None:
             raise ValueError("parquet needs an output file (-o)")
         return write_parquet(records, Path(output))
-    writer = write_jsonl if fmt == "jsonl" else write_csv
+    writer = functools.partial(write_csv, bom=bom) if fmt == "csv" else write_jsonl
     if output is None:
         return writer(records, sys.stdout)
     with Path(output).open("w", encoding="utf-8", newline="") as out:

@@ -67,6 +67,19 @@ def parse_query(query: str) -> tuple[str | None, set[str]]:
     return (" AND ".join(groups) if groups else None), marks
 
 
+# Punctuation a whitespace-split word carries, Arabic and Latin: it stays outside
+# the mark, so «لأذربيجان،» is never shown as the word.
+_PUNCT = "،؛؟.,:;!?\"'()«»[]{}…“”‘’"
+_EDGES = re.compile(f"^([{re.escape(_PUNCT)}]*)(.*?)([{re.escape(_PUNCT)}]*)$", re.DOTALL)
+
+
+def _mark_word(word: str, mark: tuple[str, str]) -> str:
+    lead, core, trail = _EDGES.match(word).groups()  # type: ignore[union-attr]  # always matches
+    if not core:  # all punctuation: nothing to mark
+        return word
+    return f"{lead}{mark[0]}{core}{mark[1]}{trail}"
+
+
 def snippet(
     text: str | None, marks: set[str], width: int = 30, mark: tuple[str, str] = MARK
 ) -> str:
@@ -78,7 +91,7 @@ def snippet(
     start = max(0, (hits[0] - width // 3) if hits else 0)
     chosen = words[start : start + width]
     hit_set = set(hits)
-    out = [f"{mark[0]}{w}{mark[1]}" if start + i in hit_set else w for i, w in enumerate(chosen)]
+    out = [_mark_word(w, mark) if start + i in hit_set else w for i, w in enumerate(chosen)]
     prefix = "… " if start > 0 else ""
     suffix = " …" if start + width < len(words) else ""
     return prefix + " ".join(out) + suffix
@@ -113,6 +126,7 @@ def search(
     since: str | None = None,
     limit: int = 20,
     window: int = WINDOW,
+    mark: tuple[str, str] = MARK,
 ) -> Sequence[Hit]:
     match, marks = parse_query(query)
     if match is None:
@@ -130,7 +144,7 @@ def search(
             title=row[2],
             site=row[3],
             published=row[4],
-            snippet=snippet(row[5], marks),
+            snippet=snippet(row[5], marks, mark=mark),
             score=round(row[6], 4),
         )
         for row in rows

@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import subprocess
+import sys
+from pathlib import Path
 
 import httpx
 import pytest
@@ -72,6 +75,34 @@ def test_cli_filters(demo_archive):
     assert len(cli_search(demo_archive, "أذربيجان", "--limit", "3")) == 3
     assert cli_search(demo_archive, "كلمةغيرموجودةاطلاقا") == []
     assert cli_search(demo_archive, 'NOT OR "AND ( *') == []  # operators are text, never syntax
+
+
+def test_snippet_marks_keep_punctuation_outside():
+    from archive.search import parse_query, snippet
+
+    _, marks = parse_query("أذربيجان")
+    text = 'قالت («لأذربيجان،» "أذربيجان".) ثم أذربيجان؟! و، وحدها'
+    assert snippet(text, marks, mark=("[[", "]]")) == (
+        'قالت («[[لأذربيجان]]،» "[[أذربيجان]]".) ثم [[أذربيجان]]؟! و، وحدها'
+    )
+
+
+def test_cli_snippets_mark_matches_plainly_in_a_pipe(demo_archive):
+    out = CliRunner().invoke(cli, ["search", "لأذربيجان", "--data", str(demo_archive)]).stdout
+    assert "[[لأذربيجان]]،" in out and "[[أذربيجان]]" in out  # the comma stays outside
+    assert "<mark>" not in out and "\033[" not in out
+    assert "«أذربيجان»" not in out  # « » are Arabic quotation marks, never the match marker
+
+
+def test_cli_snippets_are_bold_on_a_terminal(demo_archive, monkeypatch):
+    import archive.cli
+
+    monkeypatch.setattr(archive.cli, "_is_terminal", lambda: True)
+    result = CliRunner().invoke(
+        cli, ["search", "لأذربيجان", "--data", str(demo_archive)], color=True
+    )
+    assert "\033[33m\033[1mلأذربيجان\033[0m،" in result.stdout
+    assert "[[" not in result.stdout and "<mark>" not in result.stdout
 
 
 def test_datasette_search_box_uses_the_same_normalisation(ds, demo_archive):
@@ -177,3 +208,21 @@ def test_stock_tools_still_open_and_query_the_archive(demo_archive):
         assert len(found) == 1
     finally:
         pm.register(archive.browse, name="arshif")
+
+
+def test_stock_sqlite_utils_searches_the_articles_with_a_stemmed_term(demo_archive):
+    path = demo_archive / "archive.db"
+    found = list(sqlite_utils.Database(path)["articles"].search("اذربيج", columns=["url"]))
+    assert len(found) >= 170 and {r["url"] for r in found} >= SEED_URLS
+    assert list(sqlite_utils.Database(path)["articles"].search("أذربيجان")) == []  # not stemmed
+    tool = Path(sys.executable).parent / "sqlite-utils"
+    query = archive.browse.arabic_match("وأذربيجان")  # what the README tells a stock user to run
+    result = subprocess.run(
+        [str(tool), "search", str(path), "articles", query, "-c", "url", "-c", "title"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert len(rows) >= 170 and any("أذربيجان" in (r["title"] or "") for r in rows)

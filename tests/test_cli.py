@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import codecs
+import csv
 import json
+import socket
+import sqlite3
 import subprocess
 import sys
 
@@ -194,3 +198,78 @@ def test_suggested_rules_saved_beside_the_sites_file_override_its_entry(runner, 
     for args in (["sites"], ["sites", "suggest"]):
         help_text = runner.invoke(cli, [*args, "--help"]).output
         assert ">> my-sites.toml" not in help_text and "> mysite-rules.toml" in help_text
+
+
+@pytest.fixture()
+def small_archive(tmp_path):
+    """An archive with one registered site and no articles: enough for argument checks."""
+    from archive.store import Archive
+
+    Archive.open(tmp_path).close()
+    with sqlite3.connect(tmp_path / "archive.db") as db:
+        db.execute(
+            "INSERT INTO sites VALUES ('hafryat', 'Hafryat', 'drupal', 'ar', '[]', 'https://hafryat.com/')"
+        )
+    return tmp_path
+
+
+@pytest.mark.parametrize("value", ["2020-13-45", "2020-02-31", "2020-00", "20201001", "yesterday"])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["search", "x", "--since"],
+        ["export", "--format", "jsonl", "--since"],
+        ["export", "--format", "csv", "--until"],
+    ],
+)
+def test_a_date_that_is_not_in_the_calendar_is_one_line(runner, small_archive, args, value):
+    result = runner.invoke(cli, [*args, value, "--data", str(small_archive)])
+    assert result.exit_code == 2
+    line = error_line(result)
+    assert f"{args[-1]} '{value}' is not a date" in line and "YYYY-MM-DD" in line
+
+
+@pytest.mark.parametrize("value", ["2020", "2020-02", "2020-02-29"])
+def test_real_dates_and_their_prefixes_are_accepted(runner, small_archive, value):
+    for args in (
+        ["search", "x", "--since", value],
+        ["export", "--format", "jsonl", "--until", value],
+    ):
+        result = runner.invoke(cli, [*args, "--data", str(small_archive)])
+        assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("args", [["search", "x"], ["export", "--format", "jsonl"], ["stats"]])
+def test_an_unknown_site_is_one_line_naming_the_known_ones(runner, small_archive, args):
+    result = runner.invoke(cli, [*args, "--site", "nosuchsite", "--data", str(small_archive)])
+    assert result.exit_code == 2
+    assert error_line(result) == "Error: unknown site 'nosuchsite'; the archive holds hafryat"
+    known = runner.invoke(cli, [*args, "--site", "hafryat", "--data", str(small_archive)])
+    assert known.exit_code == 0, known.output
+
+
+def test_serve_on_a_busy_port_is_one_line_before_serving(runner, small_archive):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = runner.invoke(cli, ["serve", "--data", str(small_archive), "--port", str(port)])
+    line = error_line(result)
+    assert line.startswith(f"Error: cannot listen on 127.0.0.1:{port}: ") and "serving" not in line
+
+
+def test_csv_export_starts_with_a_bom_for_excel(runner, demo_archive, tmp_path):
+    out = tmp_path / "articles.csv"
+    args = ["export", "--data", str(demo_archive), "--format", "csv", "--site", "hafryat"]
+    assert runner.invoke(cli, [*args, "-o", str(out)]).exit_code == 0
+    assert out.read_bytes().startswith(codecs.BOM_UTF8 + b"id,url,")
+    with out.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert rows and next(iter(rows[0])) == "id" and all(r["site"] == "hafryat" for r in rows)
+    assert any("أذربيجان" in r["text"] for r in rows)
+    piped = runner.invoke(cli, args)
+    assert piped.stdout_bytes.startswith(codecs.BOM_UTF8 + b"id,url,")
+    assert runner.invoke(cli, [*args, "--no-bom", "-o", str(out)]).exit_code == 0
+    assert out.read_bytes().startswith(b"id,url,")
+    jsonl = runner.invoke(cli, [*args[:-4], "--format", "jsonl", "--bom"])
+    assert jsonl.exit_code == 2 and "--bom is for --format csv" in error_line(jsonl)

@@ -236,7 +236,7 @@ def test_export_formats_and_filters(site):
         ],
     )
     lines = october.stdout.splitlines()
-    assert lines[0].startswith("id,url,site,title,text,published")
+    assert lines[0].startswith("\ufeffid,url,site,title,text,published")  # BOM for Excel
     dates = [r["published"] for r in records if "2020-10-01" <= r["published"][:10] <= "2020-10-31"]
     import csv
     import io

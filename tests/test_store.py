@@ -170,3 +170,24 @@ def test_near_duplicates_share_a_group():
     groups = dict(archive.db.execute("SELECT url, duplicate_group FROM articles").fetchall())
     assert groups["https://hafryat.com/node/1"] == groups["https://hafryat.com/node/2"] is not None
     assert groups["https://hafryat.com/node/3"] is None
+
+
+def test_migration_6_registers_the_index_for_sqlite_utils_and_keeps_it(tmp_path):
+    import sqlite_utils
+
+    db = sqlite_utils.Database(tmp_path / "v5.db")
+    for number, step in enumerate(schema.MIGRATIONS[:5], start=1):  # an archive as of v5
+        step(db)
+        db.execute(f"PRAGMA user_version = {number}")
+    db.execute(
+        "INSERT INTO articles (id, url, site, title, text, fetched_url, fetched, warc_filename,"
+        " warc_offset, warc_length, warc_record_id, payload_digest)"
+        " VALUES (7, 'u', 'hafryat', 'أذربيجان', 'نص', 'u', 'f', 'w', 0, 1, 'r', 'd')"
+    )
+    db.execute("INSERT INTO articles_fts (rowid, title, text) VALUES (7, 'اذربيج', 'نص')")
+    assert db["articles"].detect_fts() is None  # what `sqlite-utils search` used to meet
+    assert schema.migrate(db) == 1
+    assert db["articles"].detect_fts() == "articles_fts"
+    assert [r["id"] for r in db["articles"].search("اذربيج")] == [7]  # copied, not rebuilt
+    assert "articles_fts_m005" not in db.table_names()
+    db.execute("INSERT INTO articles_fts (articles_fts) VALUES ('integrity-check')")
