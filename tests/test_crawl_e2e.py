@@ -42,6 +42,18 @@ def test_demo_archives_every_mirror_site(demo_archive):
     assert {status for _, status, _ in runs} == {"ok"}, runs
 
 
+def test_a_normal_crawl_logs_no_error_and_no_traceback(demo_archive):
+    # The full log, not only the terminal: an operator reads it when a run looks wrong,
+    # and a traceback in every run hides the one that matters. The mirror's failing
+    # pages (robots.txt refusals, a 404, a 503 then the page) are WARNINGs of one line.
+    (log,) = (demo_archive / "logs").glob("crawl-*.log")
+    text = log.read_text(encoding="utf-8")
+    assert "Traceback" not in text
+    assert [line for line in text.splitlines() if " ERROR" in line] == []
+    assert "WARNING" in text  # the failing pages are still reported
+    assert list((demo_archive / "jobs").iterdir()) == []  # the private queues are gone
+
+
 def test_seed_articles_are_in_the_archive(demo_archive, gold):
     known = [g for g in gold.values() if g["known_url"]]
     assert known, "gold.json names at least one real URL"
@@ -210,6 +222,7 @@ def test_scrapy_crawl_through_the_proxy(mirror_proxy, tmp_path):
     )
     result = run([str(BIN / "scrapy"), "crawl", "hafryat", "-s", "DOWNLOAD_DELAY=0"], env)
     assert result.returncode == 0, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr and " ERROR" not in result.stderr, result.stderr
     assert query(tmp_path, "SELECT count(*) FROM articles WHERE site = 'hafryat'")[0][0] >= 30
     assert query(tmp_path, "SELECT status FROM crawl_runs") == [("ok",)]
     (warc,) = (tmp_path / "warc").glob("hafryat-*.warc.gz")

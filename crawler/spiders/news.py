@@ -83,6 +83,10 @@ class NewsSpider(ProbingMixin, Spider):
             crawler.signals.connect(spider.robots_parsed, signal=signals.robots_parsed)
         crawler.signals.connect(spider.open_archive, signal=signals.spider_opened)
         crawler.signals.connect(spider.close_archive, signal=signals.spider_closed)
+        # Not on spider_closed: Scrapy's SpiderState writes spider.state into JOBDIR
+        # on that same signal, and would find the folder gone (a traceback per run).
+        # engine_stopped comes after every component that writes there is done.
+        crawler.signals.connect(spider.remove_job_dir, signal=signals.engine_stopped)
         spider.recheck = timedelta(hours=crawler.settings.getfloat("ARSHIF_RECHECK_HOURS", 48))
         if cls.site.probes:
             budget = cls.site.discovery.probe_budget
@@ -126,6 +130,9 @@ class NewsSpider(ProbingMixin, Spider):
         if self.archive is not None:
             self.archive.close()
             self.archive = None
+
+    def remove_job_dir(self) -> None:
+        # The disk queue is private to this run: a later run starts afresh from its seeds.
         job = self.settings.get("JOBDIR")
         if job and Path(job).parent.name == "jobs":
             shutil.rmtree(job, ignore_errors=True)
