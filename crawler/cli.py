@@ -104,7 +104,8 @@ def crawl(
 ) -> None:
     """Crawl the registered sites (all, or the KEYs given) into the archive.
 
-    Exits 1 when a site could not be crawled at all (unreachable, failed), and 75
+    Exits 1 when a site could not be crawled at all (unreachable, failed) or no
+    URL matched its article rules (no-articles), and 75
     at once when another crawl is running on the same data directory (for cron).
 
     \b

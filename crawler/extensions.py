@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Self
+from urllib.parse import unquote
 
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
@@ -12,6 +13,19 @@ from archive.store import Archive, RunFigures
 
 _STATUS_PREFIX = "downloader/response_status_count/"
 _EXCEPTION_PREFIX = "downloader/exception_type_count/"
+_DISCOVERY_PREFIX = "arshif/discovery/"
+
+
+def _discovered(stats: dict) -> str:
+    """What discovery read, in words: '2 feeds/sitemaps and 1 listing page fetched, 48 links'."""
+    xml = sum(
+        v
+        for k, v in stats.items()
+        if k.startswith(_DISCOVERY_PREFIX) and k != _DISCOVERY_PREFIX + "listing"
+    )
+    listings = stats.get(_DISCOVERY_PREFIX + "listing", 0)
+    links = stats.get("arshif/links_seen", 0)
+    return f"{xml} feed(s)/sitemap(s) and {listings} listing page(s) read, {links} on-site link(s)"
 
 
 def run_figures(stats: dict, reason: str) -> RunFigures:
@@ -29,10 +43,33 @@ def run_figures(stats: dict, reason: str) -> RunFigures:
     errors = stats.get("retry/max_reached", 0) + stats.get("arshif/extract_errors", 0)
     responses = stats.get("arshif/warc_responses", 0) + stats.get("arshif/revisits", 0)
     articles = stats.get("arshif/articles_saved", 0)
+    # Whether any rule or probe found an article: a run that found some but already
+    # holds them all is an ok run; one that found none has rules that match nothing.
+    found = (
+        articles
+        + stats.get("arshif/article_links", 0)
+        + stats.get("arshif/probe/article", 0)
+        + stats.get("arshif/extract_errors", 0)
+    )
+    message = None
     if reason != "finished":
-        status = "failed"
+        status, message = "failed", f"closed: {reason}"
     elif responses == 0:
         status = "unreachable" if error_kinds or errors else "empty"
+    elif not stats.get("arshif/pages_fetched", 0):
+        # The server answered, but only with errors (or only robots.txt came back).
+        answers = ", ".join(f"{n} x {code}" for code, n in sorted(by_status.items()))
+        refused = stats.get("arshif/ignored", 0)
+        status = "failed"
+        message = f"no page could be fetched: {answers or 'no answer'}" + (
+            f", {refused} refused by robots.txt" if refused else ""
+        )
+    elif not found:
+        status = "no-articles"
+        example = stats.get("arshif/unmatched_example")
+        message = f"no URL matched an article rule: {_discovered(stats)}" + (
+            f", e.g. {unquote(example)}" if example else ""  # Arabic paths read as Arabic
+        )
     elif errors:
         status = "partial"
     else:
@@ -47,7 +84,7 @@ def run_figures(stats: dict, reason: str) -> RunFigures:
         by_status=by_status,
         error_kinds=error_kinds,
         warc_files=stats.get("arshif/warc_files", []),
-        message=None if reason == "finished" else f"closed: {reason}",
+        message=message,
         new_articles=stats.get("arshif/articles_new", 0),
         updated_articles=stats.get("arshif/articles_updated", 0),
         unchanged_articles=stats.get("arshif/articles_unchanged", 0),

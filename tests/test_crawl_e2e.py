@@ -251,6 +251,45 @@ def test_unreachable_sites_end_with_a_summary_and_nonzero_exit(tmp_path):
     assert list((tmp_path / "logs").glob("crawl-*.log"))  # details kept for the operator
 
 
+def test_status_says_no_articles_or_failed_and_the_crawl_exits_1(mirror_proxy, tmp_path):
+    # A WordPress site given article rules that match none of its URLs, and a site whose
+    # host the mirror does not hold: every answer is a 502, retried three times each.
+    sites = tmp_path / "sites.toml"
+    sites.write_text(
+        '[sites.wrongrules]\ncms = "wordpress"\ndomains = ["www.hoseinmortada.com"]\n'
+        "article_urls = ['^/news/\\d+$']\n\n"
+        '[sites.down]\ncms = "wordpress"\ndomains = ["www.down.example"]\n',
+        encoding="utf-8",
+    )
+    data = tmp_path / "data"
+    fast = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_START_DELAY=0"]
+    args = ["--data", str(data), "--sites", str(sites), *fast, "-s", "ARSHIF_RETRY_BACKOFF=0"]
+    env = crawl_env(mirror_proxy, ARSHIF_CONTACT="test@example.org")
+    result = run([str(BIN / "arshif"), "crawl", *args, "wrongrules", "down"], env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = {line.split()[0]: line for line in result.stdout.splitlines()[1:]}
+    wrong, down = lines["wrongrules"], lines["down"]
+    assert wrong.split()[1] == "no-articles", wrong
+    assert "no URL matched an article rule: 4 feed(s)/sitemap(s) and 1 listing page(s)" in wrong
+    assert "e.g. https://www.hoseinmortada.com/" in wrong
+    assert down.split()[1] == "failed" and "(0 revisits)" in down, down
+    assert "no page could be fetched: 16 x 502" in down
+    assert "2 of 2 site(s) failed: wrongrules, down" in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    # The run log says what the summary said.
+    stats = run([str(BIN / "arshif"), "stats", "--data", str(data)], env).stdout
+    assert "wrongrules       no-articles" in stats and "no URL matched an article rule" in stats
+    assert "down             failed" in stats and "0 revisits" in stats
+    assert query(data, "SELECT site, status, revisits FROM crawl_runs ORDER BY site") == [
+        ("down", "failed", 0),
+        ("wrongrules", "no-articles", 0),
+    ]
+    # A repeated 502 is kept whole, never as a revisit of the first one.
+    assert query(
+        data, "SELECT DISTINCT record_type FROM captures WHERE site = 'down' AND status = 502"
+    ) == [("response",)]
+
+
 def test_scrapy_crawl_errors_are_one_clear_line(tmp_path):
     env = crawl_env(None, ARSHIF_DATA_DIR=str(tmp_path))
     unknown = run([str(BIN / "scrapy"), "crawl", "nosuch"], env)

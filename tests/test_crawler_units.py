@@ -279,12 +279,46 @@ def test_run_figures_tell_unreachable_from_partial_and_ok():
     }
     retried_ok = {
         "arshif/warc_responses": 5,
+        "arshif/pages_fetched": 4,
+        "arshif/article_links": 3,
         "downloader/response_status_count/503": 1,
         "retry/count": 1,
     }
     assert run_figures(retried_ok, "finished").status == "ok"
     assert run_figures(retried_ok | {"retry/max_reached": 1}, "finished").status == "partial"
     assert run_figures(retried_ok, "warc_unavailable").status == "failed"
+
+
+def test_run_figures_say_failed_when_only_errors_came_back():
+    all_502 = {
+        "arshif/warc_responses": 16,
+        "arshif/error_responses": 16,
+        "downloader/response_status_count/502": 16,
+        "retry/max_reached": 4,
+    }
+    figures = run_figures(all_502, "finished")
+    assert figures.status == "failed" and figures.revisits == 0
+    assert figures.message == "no page could be fetched: 16 x 502"
+
+
+def test_run_figures_say_no_articles_when_no_link_matched_an_article_rule():
+    stats = {
+        "arshif/warc_responses": 6,
+        "arshif/pages_fetched": 5,
+        "arshif/discovery/rss": 1,
+        "arshif/discovery/sitemap": 3,
+        "arshif/discovery/listing": 1,
+        "arshif/links_seen": 40,
+        "arshif/unmatched_example": "https://www.example.com/2022/09/%D8%AE%D8%A8%D8%B1/",
+    }
+    figures = run_figures(stats, "finished")
+    assert figures.status == "no-articles"
+    assert figures.message == (
+        "no URL matched an article rule: 4 feed(s)/sitemap(s) and 1 listing page(s) read,"
+        " 40 on-site link(s), e.g. https://www.example.com/2022/09/خبر/"
+    )
+    # Every article already held (so none saved this run) is no failure: links matched.
+    assert run_figures(stats | {"arshif/article_links": 10}, "finished").status == "ok"
 
 
 def test_spider_loader_errors_are_usage_errors(tmp_path):
