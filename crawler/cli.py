@@ -116,6 +116,15 @@ def crawl(
     """
     if contact:
         os.environ["ARSHIF_CONTACT"] = contact
+    else:
+        # Once, before anything else: a site operator who sees us in their logs
+        # has no way to reach whoever runs this crawl.
+        click.echo(
+            "arshif: warning: ARSHIF_CONTACT is unset, so the User-Agent says 'contact unset';"
+            " set ARSHIF_CONTACT=https://your.org/contact (or --contact) before crawling"
+            " real sites",
+            err=True,
+        )
     files = sites_files_with_env(sites_files)
     _report(_crawl(keys, data_dir, files, _parse_settings(settings), verbose))
 

@@ -276,6 +276,7 @@ def test_status_says_no_articles_or_failed_and_the_crawl_exits_1(mirror_proxy, t
     assert "no page could be fetched: 16 x 502" in down
     assert "2 of 2 site(s) failed: wrongrules, down" in result.stderr
     assert "Traceback" not in result.stdout + result.stderr
+    assert "ARSHIF_CONTACT is unset" not in result.stderr  # it is set
     # The run log says what the summary said.
     stats = run([str(BIN / "arshif"), "stats", "--data", str(data)], env).stdout
     assert "wrongrules       no-articles" in stats and "no URL matched an article rule" in stats
@@ -288,6 +289,26 @@ def test_status_says_no_articles_or_failed_and_the_crawl_exits_1(mirror_proxy, t
     assert query(
         data, "SELECT DISTINCT record_type FROM captures WHERE site = 'down' AND status = 502"
     ) == [("response",)]
+
+
+def test_a_crawl_without_contact_warns_once_at_start(mirror_proxy, tmp_path):
+    fast = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_START_DELAY=0"]
+    result = run(
+        [str(BIN / "arshif"), "crawl", "--data", str(tmp_path), *fast, "hafryat"],
+        crawl_env(mirror_proxy),  # no ARSHIF_ variable at all
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    warnings = [line for line in result.stderr.splitlines() if "ARSHIF_CONTACT is unset" in line]
+    assert len(warnings) == 1
+    assert result.stderr.splitlines()[0] == warnings[0]  # before the crawl says anything
+    (warc,) = (tmp_path / "warc").glob("hafryat-*.warc.gz")
+    with warc.open("rb") as f:
+        agents = {
+            r.http_headers.get_header("User-Agent")
+            for r in ArchiveIterator(f)
+            if r.rec_type == "request"
+        }
+    assert agents == {"arshif/0.1.0 (news archive crawler; +contact unset: set ARSHIF_CONTACT)"}
 
 
 def test_scrapy_crawl_errors_are_one_clear_line(tmp_path):
