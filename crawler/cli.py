@@ -48,7 +48,13 @@ def _crawl(
         # The terminal gets progress and the summary; Scrapy's full log goes to a file.
         log_file = data_dir / "logs" / f"crawl-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.log"
         log_file.parent.mkdir(exist_ok=True)
-        overrides = {"LOG_FILE": str(log_file), "LOG_LEVEL": "INFO", **overrides}
+        # Progress lines stand in for the log the terminal no longer shows.
+        overrides = {
+            "LOG_FILE": str(log_file),
+            "LOG_LEVEL": "INFO",
+            "ARSHIF_PROGRESS_INTERVAL": os.environ.get("ARSHIF_PROGRESS_INTERVAL") or 60,
+            **overrides,
+        }
         click.echo(f"full log: {log_file}", err=True)
 
     def done(result: SiteResult) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import sqlite3
 import zlib
 from datetime import datetime
@@ -309,6 +310,33 @@ def test_a_crawl_without_contact_warns_once_at_start(mirror_proxy, tmp_path):
             if r.rec_type == "request"
         }
     assert agents == {"arshif/0.1.0 (news archive crawler; +contact unset: set ARSHIF_CONTACT)"}
+
+
+def test_a_crawl_not_on_a_terminal_prints_a_plain_progress_line_per_interval(
+    mirror_proxy, tmp_path
+):
+    fast = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_START_DELAY=0"]
+    every = ["-s", "ARSHIF_PROGRESS_INTERVAL=0.2"]
+    result = run(
+        [str(BIN / "arshif"), "crawl", "--data", str(tmp_path), *fast, *every, "hafryat"],
+        crawl_env(mirror_proxy, ARSHIF_CONTACT="test@example.org"),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stderr.splitlines()
+    done = next(i for i, line in enumerate(lines) if line.startswith("  done: hafryat"))
+    progress = [
+        i
+        for i, line in enumerate(lines)
+        if re.fullmatch(
+            r"  \d\d:\d\d:\d\d hafryat: \d+ requests, \d+ articles, \d+ errors,"
+            r" \d+ requests/min",
+            line,
+        )
+    ]
+    # hafryat's 503 asks for a second's wait: several intervals pass before it is done.
+    assert len(progress) >= 3, result.stderr
+    assert all(i < done for i in progress)
+    assert "\r" not in result.stderr and "\x1b" not in result.stderr  # plain lines for cron
 
 
 def test_scrapy_crawl_errors_are_one_clear_line(tmp_path):

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import gzip
+import io
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
 from scrapy import Request
-from scrapy.exceptions import UsageError
+from scrapy.exceptions import NotConfigured, UsageError
 from scrapy.http import HtmlResponse, Response, XmlResponse
 from scrapy.settings import Settings
 from scrapy.utils.test import get_crawler
@@ -388,3 +389,23 @@ def test_which_known_articles_are_fetched_again(tmp_path):
         "UPDATE articles SET last_checked = ? WHERE url = ?", [now.isoformat(), young]
     )
     assert not spider.wanted(young, {})  # ... but only once
+
+
+def test_progress_is_off_at_0_and_redraws_one_line_per_site_on_a_terminal():
+    from crawler.extensions import Progress, _LiveLines
+
+    with pytest.raises(NotConfigured):
+        Progress.from_crawler(get_crawler(settings_dict={"ARSHIF_PROGRESS_INTERVAL": 0}))
+    screen = io.StringIO()
+    live = _LiveLines()
+    live.show(screen, "a", "a: 1 requests")
+    live.show(screen, "b", "b: 2 requests")
+    live.show(screen, "a", "a: 3 requests")
+    live.remove(screen, "a")  # a site is done: the block is cleared for its summary line
+    assert screen.getvalue() == (
+        "a: 1 requests"
+        "\r\x1b[Ja: 1 requests\nb: 2 requests"
+        "\x1b[1A\r\x1b[Ja: 3 requests\nb: 2 requests"
+        "\x1b[1A\r\x1b[J"
+    )
+    assert live.parts == {"b": "b: 2 requests"} and live.drawn == 0
