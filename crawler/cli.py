@@ -30,7 +30,13 @@ def _parse_settings(pairs: tuple[str, ...]) -> dict[str, str]:
 
 
 def _crawl(
-    keys: tuple[str, ...], data_dir: Path, sites_files: list[Path], overrides: dict, verbose: bool
+    keys: tuple[str, ...],
+    data_dir: Path,
+    sites_files: list[Path],
+    overrides: dict,
+    verbose: bool,
+    *,
+    warn_contact: bool = False,
 ) -> list[SiteResult]:
     try:
         sites = select_sites(keys, sites_files)
@@ -40,6 +46,15 @@ def _crawl(
         check_data_dir(data_dir)
     except DataDirError as e:
         raise click.ClickException(str(e)) from None
+    if warn_contact:
+        # Once, as the crawl starts (a usage error stays one line): a site operator
+        # who sees us in their logs has no way to reach whoever runs this crawl.
+        click.echo(
+            "arshif: warning: ARSHIF_CONTACT is unset, so the User-Agent says 'contact unset';"
+            " set ARSHIF_CONTACT=https://your.org/contact (or --contact) before crawling"
+            " real sites",
+            err=True,
+        )
     click.echo(
         f"crawling {len(sites)} site(s) into {data_dir}: {', '.join(s.key for s in sites)}",
         err=True,
@@ -122,17 +137,9 @@ def crawl(
     """
     if contact:
         os.environ["ARSHIF_CONTACT"] = contact
-    else:
-        # Once, before anything else: a site operator who sees us in their logs
-        # has no way to reach whoever runs this crawl.
-        click.echo(
-            "arshif: warning: ARSHIF_CONTACT is unset, so the User-Agent says 'contact unset';"
-            " set ARSHIF_CONTACT=https://your.org/contact (or --contact) before crawling"
-            " real sites",
-            err=True,
-        )
     files = sites_files_with_env(sites_files)
-    _report(_crawl(keys, data_dir, files, _parse_settings(settings), verbose))
+    overrides = _parse_settings(settings)
+    _report(_crawl(keys, data_dir, files, overrides, verbose, warn_contact=not contact))
 
 
 @click.command()
