@@ -278,6 +278,8 @@ def test_status_says_no_articles_or_failed_and_the_crawl_exits_1(mirror_proxy, t
     assert "2 of 2 site(s) failed: wrongrules, down" in result.stderr
     assert "Traceback" not in result.stdout + result.stderr
     assert "ARSHIF_CONTACT is unset" not in result.stderr  # it is set
+    (log,) = (data / "logs").glob("crawl-*.log")
+    assert "Traceback" not in log.read_text(encoding="utf-8")  # each failure is one line
     # The run log says what the summary said.
     stats = run([str(BIN / "arshif"), "stats", "--data", str(data)], env).stdout
     assert "wrongrules       no-articles" in stats and "no URL matched an article rule" in stats
