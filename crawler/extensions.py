@@ -27,7 +27,8 @@ _DISCOVERY_PREFIX = "arshif/discovery/"
 
 
 def _discovered(stats: dict) -> str:
-    """What discovery read, in words: '2 feeds/sitemaps and 1 listing page fetched, 48 links'."""
+    """What discovery read, in words: '4 feed(s)/sitemap(s) and 1 listing page(s) read,
+    40 on-site link(s)', and what probing made of unknown pages when the site probes."""
     xml = sum(
         v
         for k, v in stats.items()
@@ -35,7 +36,11 @@ def _discovered(stats: dict) -> str:
     )
     listings = stats.get(_DISCOVERY_PREFIX + "listing", 0)
     links = stats.get("arshif/links_seen", 0)
-    return f"{xml} feed(s)/sitemap(s) and {listings} listing page(s) read, {links} on-site link(s)"
+    probed = stats.get("arshif/probe/requested", 0)
+    return (
+        f"{xml} feed(s)/sitemap(s) and {listings} listing page(s) read, {links} on-site link(s)"
+        + (f", {probed} unknown page(s) probed, none an article" if probed else "")
+    )
 
 
 def run_figures(stats: dict, reason: str) -> RunFigures:

@@ -320,6 +320,9 @@ def test_run_figures_say_no_articles_when_no_link_matched_an_article_rule():
     )
     # Every article already held (so none saved this run) is no failure: links matched.
     assert run_figures(stats | {"arshif/article_links": 10}, "finished").status == "ok"
+    probing = run_figures(stats | {"arshif/probe/requested": 7}, "finished")
+    assert "40 on-site link(s), 7 unknown page(s) probed, none an article, e.g." in probing.message
+    assert run_figures(stats | {"arshif/probe/article": 1}, "finished").status == "ok"
 
 
 def test_spider_loader_errors_are_usage_errors(tmp_path):
