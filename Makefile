@@ -13,6 +13,8 @@ $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	# A current pip: old ones (23.x) resolve trafilatura without lxml_html_clean.
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check "pip==26.3"
+	@# pip is --quiet: without this line the first `make demo` looks stuck for a minute or two.
+	@echo "installing arshif's pinned dependencies into $(VENV) (a minute or two, only once)"
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e ".[dev]"
 	touch $(STAMP)
 

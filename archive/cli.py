@@ -430,6 +430,7 @@ def stats(data_dir: Path, runs: int, site_key: str | None, as_json: bool) -> Non
             f" | {r['new_articles']} new {r['updated_articles']} updated"
             f" {r['unchanged_articles']} unchanged {r['revisits']} revisits"
             f" | {r['errors']} errors {errors} | {r['duration'] or 0:.1f} s"
+            + (f" | {r['message']}" if r["message"] else "")
         )
 
 

@@ -361,11 +361,12 @@ class Archive:
         return found[0] if found else None
 
     def earlier_capture(self, url: str, digest: str) -> WarcPointer | None:
-        """The latest full response for url whose payload had this digest, or None."""
+        """The latest full response for url whose payload had this digest, or None.
+        Error answers (4xx, 5xx) are not offered: a page must not be replayed as one."""
         found = self.db.execute(
             "SELECT warc_filename, warc_offset, warc_length, warc_record_id, payload_digest,"
             " fetched FROM captures WHERE url = ? AND payload_digest = ?"
-            " AND record_type = 'response' ORDER BY id DESC LIMIT 1",
+            " AND record_type = 'response' AND status < 400 ORDER BY id DESC LIMIT 1",
             [url, digest],
         ).fetchone()
         return WarcPointer(*found) if found else None

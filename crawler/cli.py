@@ -30,7 +30,13 @@ def _parse_settings(pairs: tuple[str, ...]) -> dict[str, str]:
 
 
 def _crawl(
-    keys: tuple[str, ...], data_dir: Path, sites_files: list[Path], overrides: dict, verbose: bool
+    keys: tuple[str, ...],
+    data_dir: Path,
+    sites_files: list[Path],
+    overrides: dict,
+    verbose: bool,
+    *,
+    warn_contact: bool = False,
 ) -> list[SiteResult]:
     try:
         sites = select_sites(keys, sites_files)
@@ -40,6 +46,15 @@ def _crawl(
         check_data_dir(data_dir)
     except DataDirError as e:
         raise click.ClickException(str(e)) from None
+    if warn_contact:
+        # Once, as the crawl starts (a usage error stays one line): a site operator
+        # who sees us in their logs has no way to reach whoever runs this crawl.
+        click.echo(
+            "arshif: warning: ARSHIF_CONTACT is unset, so the User-Agent says 'contact unset';"
+            " set ARSHIF_CONTACT=https://your.org/contact (or --contact) before crawling"
+            " real sites",
+            err=True,
+        )
     click.echo(
         f"crawling {len(sites)} site(s) into {data_dir}: {', '.join(s.key for s in sites)}",
         err=True,
@@ -48,7 +63,13 @@ def _crawl(
         # The terminal gets progress and the summary; Scrapy's full log goes to a file.
         log_file = data_dir / "logs" / f"crawl-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.log"
         log_file.parent.mkdir(exist_ok=True)
-        overrides = {"LOG_FILE": str(log_file), "LOG_LEVEL": "INFO", **overrides}
+        # Progress lines stand in for the log the terminal no longer shows.
+        overrides = {
+            "LOG_FILE": str(log_file),
+            "LOG_LEVEL": "INFO",
+            "ARSHIF_PROGRESS_INTERVAL": os.environ.get("ARSHIF_PROGRESS_INTERVAL") or 60,
+            **overrides,
+        }
         click.echo(f"full log: {log_file}", err=True)
 
     def done(result: SiteResult) -> None:
@@ -104,7 +125,8 @@ def crawl(
 ) -> None:
     """Crawl the registered sites (all, or the KEYs given) into the archive.
 
-    Exits 1 when a site could not be crawled at all (unreachable, failed), and 75
+    Exits 1 when a site could not be crawled at all (unreachable, failed) or no
+    URL matched its article rules (no-articles), and 75
     at once when another crawl is running on the same data directory (for cron).
 
     \b
@@ -116,7 +138,8 @@ def crawl(
     if contact:
         os.environ["ARSHIF_CONTACT"] = contact
     files = sites_files_with_env(sites_files)
-    _report(_crawl(keys, data_dir, files, _parse_settings(settings), verbose))
+    overrides = _parse_settings(settings)
+    _report(_crawl(keys, data_dir, files, overrides, verbose, warn_contact=not contact))
 
 
 @click.command()

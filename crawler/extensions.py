@@ -1,17 +1,46 @@
-"""The crawl-run recorder: one row in crawl_runs per site per run, with its figures."""
+"""Crawl extensions: the run recorder (one row in crawl_runs per site per run, with its
+figures) and the progress lines ``arshif crawl`` prints while sites are crawled."""
 
 from __future__ import annotations
 
-from typing import Self
+import logging
+import shutil
+import sys
+import time
+from collections import deque
+from datetime import UTC, datetime
+from typing import Any, Self, TextIO
+from urllib.parse import unquote
 
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
+from scrapy.utils.asyncio import create_looping_call
 
 from archive.store import Archive, RunFigures
 
+logger = logging.getLogger(__name__)
+
 _STATUS_PREFIX = "downloader/response_status_count/"
 _EXCEPTION_PREFIX = "downloader/exception_type_count/"
+_DISCOVERY_PREFIX = "arshif/discovery/"
+
+
+def _discovered(stats: dict) -> str:
+    """What discovery read, in words: '4 feed(s)/sitemap(s) and 1 listing page(s) read,
+    40 on-site link(s)', and what probing made of unknown pages when the site probes."""
+    xml = sum(
+        v
+        for k, v in stats.items()
+        if k.startswith(_DISCOVERY_PREFIX) and k != _DISCOVERY_PREFIX + "listing"
+    )
+    listings = stats.get(_DISCOVERY_PREFIX + "listing", 0)
+    links = stats.get("arshif/links_seen", 0)
+    probed = stats.get("arshif/probe/requested", 0)
+    return (
+        f"{xml} feed(s)/sitemap(s) and {listings} listing page(s) read, {links} on-site link(s)"
+        + (f", {probed} unknown page(s) probed, none an article" if probed else "")
+    )
 
 
 def run_figures(stats: dict, reason: str) -> RunFigures:
@@ -29,10 +58,33 @@ def run_figures(stats: dict, reason: str) -> RunFigures:
     errors = stats.get("retry/max_reached", 0) + stats.get("arshif/extract_errors", 0)
     responses = stats.get("arshif/warc_responses", 0) + stats.get("arshif/revisits", 0)
     articles = stats.get("arshif/articles_saved", 0)
+    # Whether any rule or probe found an article: a run that found some but already
+    # holds them all is an ok run; one that found none has rules that match nothing.
+    found = (
+        articles
+        + stats.get("arshif/article_links", 0)
+        + stats.get("arshif/probe/article", 0)
+        + stats.get("arshif/extract_errors", 0)
+    )
+    message = None
     if reason != "finished":
-        status = "failed"
+        status, message = "failed", f"closed: {reason}"
     elif responses == 0:
         status = "unreachable" if error_kinds or errors else "empty"
+    elif not stats.get("arshif/pages_fetched", 0):
+        # The server answered, but only with errors (or only robots.txt came back).
+        answers = ", ".join(f"{n} x {code}" for code, n in sorted(by_status.items()))
+        refused = stats.get("arshif/ignored", 0)
+        status = "failed"
+        message = f"no page could be fetched: {answers or 'no answer'}" + (
+            f", {refused} refused by robots.txt" if refused else ""
+        )
+    elif not found:
+        status = "no-articles"
+        example = stats.get("arshif/unmatched_example")
+        message = f"no URL matched an article rule: {_discovered(stats)}" + (
+            f", e.g. {unquote(example)}" if example else ""  # Arabic paths read as Arabic
+        )
     elif errors:
         status = "partial"
     else:
@@ -47,7 +99,7 @@ def run_figures(stats: dict, reason: str) -> RunFigures:
         by_status=by_status,
         error_kinds=error_kinds,
         warc_files=stats.get("arshif/warc_files", []),
-        message=None if reason == "finished" else f"closed: {reason}",
+        message=message,
         new_articles=stats.get("arshif/articles_new", 0),
         updated_articles=stats.get("arshif/articles_updated", 0),
         unchanged_articles=stats.get("arshif/articles_unchanged", 0),
@@ -88,3 +140,118 @@ class RunRecorder:
         figures = run_figures(self.crawler.stats.get_stats(), reason)
         self.archive.finish_run(self.run_id, figures)
         self.archive.close()
+
+
+# How often a terminal's live line is redrawn; the plain line's period is the setting.
+LIVE_REFRESH = 1.0
+# The rate is taken over this window: a long crawl's pace now, not its average.
+RATE_WINDOW = 60.0
+
+
+class _LiveLines:
+    """A block of terminal lines, one per running site, redrawn in place.
+
+    Several crawlers run in one process; each updates its own line. A site that
+    finishes clears the block first, so the summary line printed next starts on
+    a clean line, and the next update draws the remaining sites below it.
+    """
+
+    def __init__(self) -> None:
+        self.parts: dict[str, str] = {}
+        self.drawn = 0  # lines on screen, the cursor at the end of the last one
+
+    def _home(self) -> str:
+        # Back to the first line of the block, and erase it all: lines never wrap
+        # (they are cut to the width), so the count of lines drawn is exact.
+        up = f"\x1b[{self.drawn - 1}A" if self.drawn > 1 else ""
+        return up + "\r\x1b[J" if self.drawn else ""
+
+    def show(self, stream: TextIO, key: str, text: str) -> None:
+        self.parts[key] = text
+        width = max(shutil.get_terminal_size().columns - 1, 10)
+        lines = [t if len(t) <= width else t[: width - 1] + "…" for t in self.parts.values()]
+        stream.write(self._home() + "\n".join(lines))
+        stream.flush()
+        self.drawn = len(lines)
+
+    def remove(self, stream: TextIO, key: str) -> None:
+        self.parts.pop(key, None)
+        if self.drawn:
+            stream.write(self._home())
+            stream.flush()
+            self.drawn = 0
+
+
+_LIVE = _LiveLines()
+
+
+class Progress:
+    """What each site is doing while it is crawled: requests, articles, errors and rate.
+
+    On a terminal, a line per site rewritten in place every second; otherwise (cron, a
+    pipe) one plain line per site every ``ARSHIF_PROGRESS_INTERVAL`` seconds, so a
+    long crawl is not silent between its start and its summary. 0 turns it off, as
+    for ``scrapy crawl``, whose log on stderr already says as much.
+    """
+
+    def __init__(self, crawler: Crawler, interval: float, stream: TextIO) -> None:
+        self.crawler = crawler
+        self.stream = stream
+        self.live = stream.isatty()
+        self.interval = LIVE_REFRESH if self.live else interval
+        self.samples: deque[tuple[float, int]] = deque()
+        self.task: Any = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        try:
+            interval = crawler.settings.getfloat("ARSHIF_PROGRESS_INTERVAL", 0)
+        except ValueError:
+            value = crawler.settings.get("ARSHIF_PROGRESS_INTERVAL")
+            logger.warning("ARSHIF_PROGRESS_INTERVAL=%r is not a number of seconds", value)
+            raise NotConfigured("ARSHIF_PROGRESS_INTERVAL is not a number") from None
+        if interval <= 0:
+            raise NotConfigured("ARSHIF_PROGRESS_INTERVAL is 0")
+        progress = cls(crawler, interval, sys.stderr)
+        crawler.signals.connect(progress.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(progress.spider_closed, signal=signals.spider_closed)
+        return progress
+
+    def spider_opened(self, spider: Spider) -> None:
+        self.samples.append((time.monotonic(), 0))  # the first line has a rate too
+        self.task = create_looping_call(self.report)
+        # now=False: the first report after one interval, when there is something to say.
+        self.task.start(self.interval, now=False)
+
+    def spider_closed(self, spider: Spider) -> None:
+        if self.task is not None and self.task.running:
+            self.task.stop()
+        if self.live:
+            _LIVE.remove(self.stream, self.crawler.spider.name)
+
+    def figures(self, now: float | None = None) -> str:
+        """'hafryat: 43 requests, 34 articles, 0 errors, 120 requests/min'."""
+        stats = self.crawler.stats
+        requests = stats.get_value("downloader/request_count", 0)
+        now = time.monotonic() if now is None else now
+        self.samples.append((now, requests))
+        while len(self.samples) > 2 and now - self.samples[1][0] >= RATE_WINDOW:
+            self.samples.popleft()
+        then, before = self.samples[0]
+        rate = (requests - before) * 60 / (now - then) if now > then else 0.0
+        errors = stats.get_value("retry/max_reached", 0) + stats.get_value(
+            "arshif/extract_errors", 0
+        )
+        return (
+            f"{self.crawler.spider.name}: {requests} requests,"
+            f" {stats.get_value('arshif/articles_saved', 0)} articles, {errors} errors,"
+            f" {rate:.0f} requests/min"
+        )
+
+    def report(self) -> None:
+        text = self.figures()
+        if self.live:
+            _LIVE.show(self.stream, self.crawler.spider.name, text)
+        else:
+            self.stream.write(f"  {datetime.now(UTC):%H:%M:%S} {text}\n")
+            self.stream.flush()

@@ -153,8 +153,15 @@ class WarcCaptureMiddleware:
             date=started,
             ip_address=str(response.ip_address) if response.ip_address else None,
         )
-        # The same payload as an earlier capture of this URL: a revisit record, not a second copy.
-        earlier = self.archive.earlier_capture(request.url, payload_digest(response.body))
+        # The same payload as an earlier capture of this URL: a revisit record, not a second
+        # copy. Not for an error answer: a 502 repeated on each retry is no page seen again,
+        # and its small body is kept whole.
+        error = response.status >= 400
+        earlier = (
+            None
+            if error
+            else self.archive.earlier_capture(request.url, payload_digest(response.body))
+        )
         revisit = None
         if earlier is not None:
             when = datetime.fromisoformat(earlier.date)
@@ -184,7 +191,12 @@ class WarcCaptureMiddleware:
         request.meta["arshif_fetched"] = (
             datetime.fromisoformat(earlier.date).isoformat() if earlier else started.isoformat()
         )
-        self.crawler.stats.inc_value("arshif/revisits" if earlier else "arshif/warc_responses")
+        stats = self.crawler.stats
+        stats.inc_value("arshif/revisits" if earlier else "arshif/warc_responses")
+        if error:
+            stats.inc_value("arshif/error_responses")
+        elif _kind(request) != "robots":
+            stats.inc_value("arshif/pages_fetched")  # the run's status asks whether any came
         return response
 
     def process_exception(self, request: Request, exception: Exception) -> None:

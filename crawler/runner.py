@@ -15,7 +15,8 @@ from typing import Any
 from archive.sites import Site, load_registry
 from archive.store import Archive, check_data_dir
 
-FAILED = {"unreachable", "failed", "empty"}
+# Statuses that make `arshif crawl` exit 1: nothing was archived, and a person must look.
+FAILED = {"unreachable", "failed", "empty", "no-articles"}
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,8 @@ class SiteResult:
     def line(self) -> str:
         kinds = self.error_kinds.strip("{}").replace('"', "")
         detail = f"  errors: {kinds}" if self.errors and kinds else ""
+        if self.message:  # what went wrong, in words, when the figures alone do not say
+            detail += f"  {self.message}"
         return (
             f"{self.key:<16} {self.status:<12} {self.new:>4} new {self.updated:>3} updated"
             f" {self.unchanged:>4} unchanged {self.responses:>5} responses"

@@ -34,6 +34,10 @@ ARSHIF_PROBE_BUDGET = os.environ.get("ARSHIF_PROBE_BUDGET", "200")
 # (Retry-After included) a retry will honour.
 ARSHIF_RETRY_BACKOFF = 1.0
 ARSHIF_RETRY_MAX_DELAY = 120.0
+# Seconds between the progress lines `arshif crawl` prints per site when stderr is
+# no terminal (a terminal gets a live line). 0 here: `scrapy crawl` logs to stderr
+# already; `arshif crawl` sets 60 when the log goes to a file.
+ARSHIF_PROGRESS_INTERVAL = os.environ.get("ARSHIF_PROGRESS_INTERVAL", "0")
 
 USER_AGENT = user_agent(ARSHIF_CONTACT)
 
@@ -73,6 +77,7 @@ ITEM_PIPELINES = {
 }
 EXTENSIONS = {
     "crawler.extensions.RunRecorder": 100,
+    "crawler.extensions.Progress": 200,
     # Both listen on a port: an unattended archive crawler needs neither.
     "scrapy.extensions.telnet.TelnetConsole": None,
     "scrapy.extensions.remote_control.RemoteControl": None,

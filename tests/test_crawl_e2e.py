@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import sqlite3
 import zlib
 from datetime import datetime
@@ -40,6 +41,18 @@ def test_demo_archives_every_mirror_site(demo_archive):
     assert all(n >= 30 for n in counts.values()), counts
     runs = query(demo_archive, "SELECT site, status, articles FROM crawl_runs")
     assert {status for _, status, _ in runs} == {"ok"}, runs
+
+
+def test_a_normal_crawl_logs_no_error_and_no_traceback(demo_archive):
+    # The full log, not only the terminal: an operator reads it when a run looks wrong,
+    # and a traceback in every run hides the one that matters. The mirror's failing
+    # pages (robots.txt refusals, a 404, a 503 then the page) are WARNINGs of one line.
+    (log,) = (demo_archive / "logs").glob("crawl-*.log")
+    text = log.read_text(encoding="utf-8")
+    assert "Traceback" not in text
+    assert [line for line in text.splitlines() if " ERROR" in line] == []
+    assert "WARNING" in text  # the failing pages are still reported
+    assert list((demo_archive / "jobs").iterdir()) == []  # the private queues are gone
 
 
 def test_seed_articles_are_in_the_archive(demo_archive, gold):
@@ -210,6 +223,7 @@ def test_scrapy_crawl_through_the_proxy(mirror_proxy, tmp_path):
     )
     result = run([str(BIN / "scrapy"), "crawl", "hafryat", "-s", "DOWNLOAD_DELAY=0"], env)
     assert result.returncode == 0, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr and " ERROR" not in result.stderr, result.stderr
     assert query(tmp_path, "SELECT count(*) FROM articles WHERE site = 'hafryat'")[0][0] >= 30
     assert query(tmp_path, "SELECT status FROM crawl_runs") == [("ok",)]
     (warc,) = (tmp_path / "warc").glob("hafryat-*.warc.gz")
@@ -236,6 +250,95 @@ def test_unreachable_sites_end_with_a_summary_and_nonzero_exit(tmp_path):
         ), key
     assert "3 of 3 site(s) failed" in result.stderr
     assert list((tmp_path / "logs").glob("crawl-*.log"))  # details kept for the operator
+
+
+def test_status_says_no_articles_or_failed_and_the_crawl_exits_1(mirror_proxy, tmp_path):
+    # A WordPress site given article rules that match none of its URLs, and a site whose
+    # host the mirror does not hold: every answer is a 502, retried three times each.
+    sites = tmp_path / "sites.toml"
+    sites.write_text(
+        '[sites.wrongrules]\ncms = "wordpress"\ndomains = ["www.hoseinmortada.com"]\n'
+        "article_urls = ['^/news/\\d+$']\n\n"
+        '[sites.down]\ncms = "wordpress"\ndomains = ["www.down.example"]\n',
+        encoding="utf-8",
+    )
+    data = tmp_path / "data"
+    fast = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_START_DELAY=0"]
+    args = ["--data", str(data), "--sites", str(sites), *fast, "-s", "ARSHIF_RETRY_BACKOFF=0"]
+    env = crawl_env(mirror_proxy, ARSHIF_CONTACT="test@example.org")
+    result = run([str(BIN / "arshif"), "crawl", *args, "wrongrules", "down"], env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = {line.split()[0]: line for line in result.stdout.splitlines()[1:]}
+    wrong, down = lines["wrongrules"], lines["down"]
+    assert wrong.split()[1] == "no-articles", wrong
+    assert "no URL matched an article rule: 4 feed(s)/sitemap(s) and 1 listing page(s)" in wrong
+    assert "e.g. https://www.hoseinmortada.com/" in wrong
+    assert down.split()[1] == "failed" and "(0 revisits)" in down, down
+    assert "no page could be fetched: 16 x 502" in down
+    assert "2 of 2 site(s) failed: wrongrules, down" in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "ARSHIF_CONTACT is unset" not in result.stderr  # it is set
+    (log,) = (data / "logs").glob("crawl-*.log")
+    assert "Traceback" not in log.read_text(encoding="utf-8")  # each failure is one line
+    # The run log says what the summary said.
+    stats = run([str(BIN / "arshif"), "stats", "--data", str(data)], env).stdout
+    assert "wrongrules       no-articles" in stats and "no URL matched an article rule" in stats
+    assert "down             failed" in stats and "0 revisits" in stats
+    assert query(data, "SELECT site, status, revisits FROM crawl_runs ORDER BY site") == [
+        ("down", "failed", 0),
+        ("wrongrules", "no-articles", 0),
+    ]
+    # A repeated 502 is kept whole, never as a revisit of the first one.
+    assert query(
+        data, "SELECT DISTINCT record_type FROM captures WHERE site = 'down' AND status = 502"
+    ) == [("response",)]
+
+
+def test_a_crawl_without_contact_warns_once_at_start(mirror_proxy, tmp_path):
+    fast = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_START_DELAY=0"]
+    result = run(
+        [str(BIN / "arshif"), "crawl", "--data", str(tmp_path), *fast, "hafryat"],
+        crawl_env(mirror_proxy),  # no ARSHIF_ variable at all
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    warnings = [line for line in result.stderr.splitlines() if "ARSHIF_CONTACT is unset" in line]
+    assert len(warnings) == 1
+    assert result.stderr.splitlines()[0] == warnings[0]  # before the crawl says anything
+    (warc,) = (tmp_path / "warc").glob("hafryat-*.warc.gz")
+    with warc.open("rb") as f:
+        agents = {
+            r.http_headers.get_header("User-Agent")
+            for r in ArchiveIterator(f)
+            if r.rec_type == "request"
+        }
+    assert agents == {"arshif/0.1.0 (news archive crawler; +contact unset: set ARSHIF_CONTACT)"}
+
+
+def test_a_crawl_not_on_a_terminal_prints_a_plain_progress_line_per_interval(
+    mirror_proxy, tmp_path
+):
+    fast = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_START_DELAY=0"]
+    every = ["-s", "ARSHIF_PROGRESS_INTERVAL=0.2"]
+    result = run(
+        [str(BIN / "arshif"), "crawl", "--data", str(tmp_path), *fast, *every, "hafryat"],
+        crawl_env(mirror_proxy, ARSHIF_CONTACT="test@example.org"),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stderr.splitlines()
+    done = next(i for i, line in enumerate(lines) if line.startswith("  done: hafryat"))
+    progress = [
+        i
+        for i, line in enumerate(lines)
+        if re.fullmatch(
+            r"  \d\d:\d\d:\d\d hafryat: \d+ requests, \d+ articles, \d+ errors,"
+            r" \d+ requests/min",
+            line,
+        )
+    ]
+    # hafryat's 503 asks for a second's wait: several intervals pass before it is done.
+    assert len(progress) >= 3, result.stderr
+    assert all(i < done for i in progress)
+    assert "\r" not in result.stderr and "\x1b" not in result.stderr  # plain lines for cron
 
 
 def test_scrapy_crawl_errors_are_one_clear_line(tmp_path):

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import gzip
+import io
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
 from scrapy import Request
-from scrapy.exceptions import UsageError
+from scrapy.exceptions import NotConfigured, UsageError
 from scrapy.http import HtmlResponse, Response, XmlResponse
 from scrapy.settings import Settings
 from scrapy.utils.test import get_crawler
@@ -293,12 +294,49 @@ def test_run_figures_tell_unreachable_from_partial_and_ok():
     }
     retried_ok = {
         "arshif/warc_responses": 5,
+        "arshif/pages_fetched": 4,
+        "arshif/article_links": 3,
         "downloader/response_status_count/503": 1,
         "retry/count": 1,
     }
     assert run_figures(retried_ok, "finished").status == "ok"
     assert run_figures(retried_ok | {"retry/max_reached": 1}, "finished").status == "partial"
     assert run_figures(retried_ok, "warc_unavailable").status == "failed"
+
+
+def test_run_figures_say_failed_when_only_errors_came_back():
+    all_502 = {
+        "arshif/warc_responses": 16,
+        "arshif/error_responses": 16,
+        "downloader/response_status_count/502": 16,
+        "retry/max_reached": 4,
+    }
+    figures = run_figures(all_502, "finished")
+    assert figures.status == "failed" and figures.revisits == 0
+    assert figures.message == "no page could be fetched: 16 x 502"
+
+
+def test_run_figures_say_no_articles_when_no_link_matched_an_article_rule():
+    stats = {
+        "arshif/warc_responses": 6,
+        "arshif/pages_fetched": 5,
+        "arshif/discovery/rss": 1,
+        "arshif/discovery/sitemap": 3,
+        "arshif/discovery/listing": 1,
+        "arshif/links_seen": 40,
+        "arshif/unmatched_example": "https://www.example.com/2022/09/%D8%AE%D8%A8%D8%B1/",
+    }
+    figures = run_figures(stats, "finished")
+    assert figures.status == "no-articles"
+    assert figures.message == (
+        "no URL matched an article rule: 4 feed(s)/sitemap(s) and 1 listing page(s) read,"
+        " 40 on-site link(s), e.g. https://www.example.com/2022/09/خبر/"
+    )
+    # Every article already held (so none saved this run) is no failure: links matched.
+    assert run_figures(stats | {"arshif/article_links": 10}, "finished").status == "ok"
+    probing = run_figures(stats | {"arshif/probe/requested": 7}, "finished")
+    assert "40 on-site link(s), 7 unknown page(s) probed, none an article, e.g." in probing.message
+    assert run_figures(stats | {"arshif/probe/article": 1}, "finished").status == "ok"
 
 
 def test_spider_loader_errors_are_usage_errors(tmp_path):
@@ -368,3 +406,23 @@ def test_which_known_articles_are_fetched_again(tmp_path):
         "UPDATE articles SET last_checked = ? WHERE url = ?", [now.isoformat(), young]
     )
     assert not spider.wanted(young, {})  # ... but only once
+
+
+def test_progress_is_off_at_0_and_redraws_one_line_per_site_on_a_terminal():
+    from crawler.extensions import Progress, _LiveLines
+
+    with pytest.raises(NotConfigured):
+        Progress.from_crawler(get_crawler(settings_dict={"ARSHIF_PROGRESS_INTERVAL": 0}))
+    screen = io.StringIO()
+    live = _LiveLines()
+    live.show(screen, "a", "a: 1 requests")
+    live.show(screen, "b", "b: 2 requests")
+    live.show(screen, "a", "a: 3 requests")
+    live.remove(screen, "a")  # a site is done: the block is cleared for its summary line
+    assert screen.getvalue() == (
+        "a: 1 requests"
+        "\r\x1b[Ja: 1 requests\nb: 2 requests"
+        "\x1b[1A\r\x1b[Ja: 3 requests\nb: 2 requests"
+        "\x1b[1A\r\x1b[J"
+    )
+    assert live.parts == {"b": "b: 2 requests"} and live.drawn == 0

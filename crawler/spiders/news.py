@@ -83,6 +83,10 @@ class NewsSpider(ProbingMixin, Spider):
             crawler.signals.connect(spider.robots_parsed, signal=signals.robots_parsed)
         crawler.signals.connect(spider.open_archive, signal=signals.spider_opened)
         crawler.signals.connect(spider.close_archive, signal=signals.spider_closed)
+        # Not on spider_closed: Scrapy's SpiderState writes spider.state into JOBDIR
+        # on that same signal, and would find the folder gone (a traceback per run).
+        # engine_stopped comes after every component that writes there is done.
+        crawler.signals.connect(spider.remove_job_dir, signal=signals.engine_stopped)
         spider.recheck = timedelta(hours=crawler.settings.getfloat("ARSHIF_RECHECK_HOURS", 48))
         if cls.site.probes:
             budget = cls.site.discovery.probe_budget
@@ -126,6 +130,9 @@ class NewsSpider(ProbingMixin, Spider):
         if self.archive is not None:
             self.archive.close()
             self.archive = None
+
+    def remove_job_dir(self) -> None:
+        # The disk queue is private to this run: a later run starts afresh from its seeds.
         job = self.settings.get("JOBDIR")
         if job and Path(job).parent.name == "jobs":
             shutil.rmtree(job, ignore_errors=True)
@@ -251,6 +258,7 @@ class NewsSpider(ProbingMixin, Spider):
                 yield request
         for link in doc.links:
             kind = self.site.classify(link.url)
+            self._saw_link(link.url, kind)
             request = None
             if kind is PageKind.ARTICLE:
                 request = self.make_request(link.url, "article", hints=link.hints())
@@ -267,6 +275,7 @@ class NewsSpider(ProbingMixin, Spider):
             return
         page = parse_html_links(response.body, response.url, encoding=response.encoding)
         depth = response.meta.get("arshif_depth", 0)
+        self.crawler.stats.inc_value("arshif/discovery/listing")
         if self.site.discovery.autodiscover_feeds:
             for feed in page.feeds:
                 if not self.site.urls.excluded(feed) and (
@@ -275,6 +284,7 @@ class NewsSpider(ProbingMixin, Spider):
                     yield request
         for url in page.links + page.next_pages:
             kind = self.site.classify(url)
+            self._saw_link(url, kind)
             request = None
             if kind is PageKind.ARTICLE:
                 hints = {"source": "listing", "listing": response.url}
@@ -286,6 +296,22 @@ class NewsSpider(ProbingMixin, Spider):
                 request = self.probe(url, depth=depth + 1, hints=hints)
             if request is not None:
                 yield request
+
+    def _saw_link(self, url: str, kind: PageKind | None) -> None:
+        """Count an on-site link a feed, sitemap or listing offered, for the run's status:
+        a site whose article rules match none of them says so, with an example."""
+        if not self.site.owns(url):
+            return
+        stats = self.crawler.stats
+        stats.inc_value("arshif/links_seen")
+        if kind is PageKind.ARTICLE:
+            stats.inc_value("arshif/article_links")
+        elif (
+            kind is None
+            and not stats.get_value("arshif/unmatched_example")
+            and not self.site.urls.excluded(url)
+        ):
+            stats.set_value("arshif/unmatched_example", url)
 
     def parse_article(self, response: Response) -> Iterator[ArticlePage]:
         if not isinstance(response, TextResponse):
