@@ -9,10 +9,10 @@ from pathlib import Path
 
 import click
 
+from archive.capture.lock import LOCKED_EXIT, CrawlLock, CrawlLocked
 from archive.cli import data_option, sites_files_with_env, sites_option
-from archive.lock import LOCKED_EXIT, CrawlLock, CrawlLocked
-from archive.sites import SiteConfigError
-from archive.store import DataDirError, check_data_dir
+from archive.discover.sites import SiteConfigError
+from archive.store.writer import DataDirError, check_data_dir
 from crawler.runner import SiteResult, run_crawls, select_sites
 
 # The demo crawls arshif's own mirror on loopback: no delay is owed to it.

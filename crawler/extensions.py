@@ -17,7 +17,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.asyncio import create_looping_call
 
-from archive.store import Archive, RunFigures
+from archive.store.writer import Archive, RunFigures
 
 logger = logging.getLogger(__name__)
 

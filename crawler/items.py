@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from archive.extract import ArticleRecord
-from archive.warc import WarcPointer
+from archive.capture.warc import WarcPointer
+from archive.extract.article import ArticleRecord
 
 
 @dataclass

@@ -20,9 +20,9 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.task import deferLater
 
 from archive import __version__
-from archive.store import Archive
+from archive.capture.warc import HttpExchange, Revisited, WarcFileWriter, payload_digest, warc_date
+from archive.store.writer import Archive
 from archive.urls import canonicalize
-from archive.warc import HttpExchange, Revisited, WarcFileWriter, payload_digest, warc_date
 
 # Never written to a WARC: credentials for the proxy, not part of the exchange with the site.
 _PRIVATE_REQUEST_HEADERS = {b"proxy-authorization"}

@@ -9,14 +9,14 @@ from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
-from archive.extract import extract_article
-from archive.store import Archive, article_row
+from archive.extract.article import extract_article
+from archive.store.writer import Archive, article_row
 from crawler.items import ArticlePage
 from crawler.middlewares import warc_writer
 
 
 class ExtractPipeline:
-    """Runs archive.extract on each page: the same code re-extraction from WARC uses."""
+    """Runs archive.extract.article on each page: the same code re-extraction from WARC uses."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler

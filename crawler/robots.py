@@ -5,7 +5,7 @@ from __future__ import annotations
 from scrapy import Spider
 from scrapy.robotstxt import ProtegoRobotParser
 
-from archive.discovery import robots_sitemaps
+from archive.discover.feeds import robots_sitemaps
 
 
 class SitemapAwareRobotParser(ProtegoRobotParser):

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from archive.sites import Site, load_registry
-from archive.store import Archive, check_data_dir
+from archive.discover.sites import Site, load_registry
+from archive.store.writer import Archive, check_data_dir
 
 # Statuses that make `arshif crawl` exit 1: nothing was archived, and a person must look.
 FAILED = {"unreachable", "failed", "empty", "no-articles"}

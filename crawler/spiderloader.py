@@ -15,8 +15,8 @@ from scrapy import Request
 from scrapy.exceptions import UsageError
 from scrapy.settings import BaseSettings
 
-from archive.sites import Registry, SiteConfigError, load_registry
-from archive.store import DataDirError, check_data_dir
+from archive.discover.sites import Registry, SiteConfigError, load_registry
+from archive.store.writer import DataDirError, check_data_dir
 from crawler.spiders.news import NewsSpider, spider_class_for
 
 

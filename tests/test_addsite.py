@@ -13,13 +13,13 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from archive.addsite import key_for
-from archive.addsite_cli import _append
 from archive.cli import cli
-from archive.cms import detect_cms
-from archive.fetch import Fetcher
-from archive.patterns import article_patterns, listing_patterns, pagination, strip_paging
-from archive.sites import load_registry
+from archive.cli.addsite import _append
+from archive.discover.addsite import key_for
+from archive.discover.cms import detect_cms
+from archive.discover.fetch import Fetcher
+from archive.discover.patterns import article_patterns, listing_patterns, pagination, strip_paging
+from archive.discover.sites import load_registry
 from mirror.server import MirrorServer
 from tests.conftest import free_port
 
@@ -233,7 +233,7 @@ def test_output_appends_and_refuses_a_key_it_already_has(tiny, tmp_path):
 def test_an_output_file_that_cannot_be_written_is_refused_before_fetching(tmp_path, monkeypatch):
     out = tmp_path / "missing" / "s.toml"
     fetched = []
-    monkeypatch.setattr("archive.addsite_cli.propose", lambda *a, **k: fetched.append(a))
+    monkeypatch.setattr("archive.cli.addsite.propose", lambda *a, **k: fetched.append(a))
     result = CliRunner().invoke(cli, ["add-site", "www.tiny.example", "-o", str(out)])
     assert "s.toml: no such directory" in one_line(result) and not fetched
 

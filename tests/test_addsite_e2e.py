@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from archive.sites import load_registry
+from archive.discover.sites import load_registry
 from mirror import BUNDLED
 from mirror.server import MirrorServer
 from tests.conftest import BIN, ROOT, crawl_env, run

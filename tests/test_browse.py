@@ -78,7 +78,7 @@ def test_cli_filters(demo_archive):
 
 
 def test_snippet_marks_keep_punctuation_outside():
-    from archive.search import parse_query, snippet
+    from archive.store.search import parse_query, snippet
 
     _, marks = parse_query("أذربيجان")
     text = 'قالت («لأذربيجان،» "أذربيجان".) ثم أذربيجان؟! و، وحدها'

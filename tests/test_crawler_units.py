@@ -16,7 +16,7 @@ from scrapy.settings import Settings
 from scrapy.utils.test import get_crawler
 from warcio.archiveiterator import ArchiveIterator
 
-from archive.sites import load_registry
+from archive.discover.sites import load_registry
 from archive.urls import canonicalize
 from crawler.extensions import run_figures
 from crawler.items import ArticlePage
@@ -368,7 +368,7 @@ def test_politeness_is_the_default():
 def test_which_known_articles_are_fetched_again(tmp_path):
     from datetime import UTC, datetime, timedelta
 
-    from archive.store import Archive
+    from archive.store.writer import Archive
 
     spider = spider_for("hafryat")
     spider.archive = Archive.in_memory()

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from archive.dates import normalize, parse_date, parse_iso
+from archive.extract.dates import normalize, parse_date, parse_iso
 
 NOW = datetime(2026, 11, 21, 15, 0, tzinfo=UTC)
 PLUS3 = timezone(timedelta(hours=3))

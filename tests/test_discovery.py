@@ -4,7 +4,13 @@ import gzip
 
 import pytest
 
-from archive.discovery import XmlKind, maybe_gunzip, parse_html_links, parse_xml, robots_sitemaps
+from archive.discover.feeds import (
+    XmlKind,
+    maybe_gunzip,
+    parse_html_links,
+    parse_xml,
+    robots_sitemaps,
+)
 
 BASE = "https://news.example/"
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from archive.encoding import decode_html, guess_single_byte
+from archive.extract.encoding import decode_html, guess_single_byte
 
 ARABIC = "<html><body><p>تسعى روسيا الى وقف القتال بين اذربيجان وارمينيا، وأعلنت وزارة الدفاع.</p></body></html>"
 

@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from archive.extract import extract_article, iso_date
-from archive.sites import load_registry
+from archive.discover.sites import load_registry
+from archive.extract.article import extract_article, iso_date
 
 
 @pytest.mark.parametrize(
@@ -109,7 +109,7 @@ def _page(head: str = "", body: str = "") -> bytes:
     ],
 )
 def test_url_date(url, expected):
-    from archive.dates import url_date
+    from archive.extract.dates import url_date
 
     found = url_date(url)
     assert (found.isoformat() if found else None) == expected

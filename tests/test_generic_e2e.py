@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from archive.sites import PageKind, load_registry
+from archive.discover.sites import PageKind, load_registry
 from tests.conftest import BIN, crawl_env, run
 
 pytestmark = pytest.mark.e2e

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from archive.extract import extract_article
-from archive.sites import load_registry
+from archive.discover.sites import load_registry
+from archive.extract.article import extract_article
 from mirror import BUNDLED, EXTRA_SITES
 
 HERE = Path(__file__).parent / "golden"

@@ -20,8 +20,8 @@ import pytest
 from click.testing import CliRunner
 from warcio.archiveiterator import ArchiveIterator
 
+from archive.capture.lock import LOCKED_EXIT, CrawlLock
 from archive.cli import cli
-from archive.lock import LOCKED_EXIT, CrawlLock
 from mirror import BUNDLED
 from mirror.server import MirrorServer
 from tests.conftest import BIN, crawl_env, run

@@ -7,11 +7,11 @@ import re
 
 import pytest
 
-from archive.extract import parse_page
-from archive.metadata import read_metadata
-from archive.pagekind import declared_kind
-from archive.sites import PageKind
-from archive.suggest import as_toml, suggest
+from archive.discover.pagekind import declared_kind
+from archive.discover.sites import PageKind
+from archive.discover.suggest import as_toml, suggest
+from archive.extract.article import parse_page
+from archive.extract.metadata import read_metadata
 
 STORY = "<p>" + " ".join(["كلمة"] * 80) + "</p>"
 

@@ -12,8 +12,8 @@ import logging
 import pytest
 from lxml import html
 
-from archive.cleanup import Cleaner, is_screen_reader_text, is_widget
-from archive.extract import extract_article
+from archive.extract.article import extract_article
+from archive.extract.cleanup import Cleaner, is_screen_reader_text, is_widget
 
 SENTENCES = [
     "أعلنت وزارة الطاقة اللبنانية اليوم عن خطة جديدة لتأمين الكهرباء في جميع المناطق.",
@@ -137,7 +137,7 @@ def test_a_removal_that_would_take_the_article_is_skipped_and_logged(caplog):
         '<div class="newsletter"><p>اشترك في النشرة</p></div></body></html>'
     )
     cleaner = Cleaner(tree)
-    with caplog.at_level(logging.DEBUG, logger="archive.cleanup"):
+    with caplog.at_level(logging.DEBUG, logger="archive.extract.cleanup"):
         cleaner.common()
     text = tree.text_content()
     assert all(s in text for s in SENTENCES)
@@ -152,7 +152,7 @@ def test_a_site_rule_that_would_take_the_article_is_skipped(caplog):
         '<div class="promo-box"><p>عرض خاص</p></div></body></html>'
     )
     cleaner = Cleaner(tree)
-    with caplog.at_level(logging.INFO, logger="archive.cleanup"):
+    with caplog.at_level(logging.INFO, logger="archive.extract.cleanup"):
         cleaner.site_rules(["//div[contains(@class, 'main-col')]", ".promo-box"])
     assert all(s in tree.text_content() for s in SENTENCES)
     assert "عرض خاص" not in tree.text_content()
@@ -216,7 +216,7 @@ def test_an_empty_page_gives_an_empty_record(body):
     ("lang", "code"), [("ar", "ar"), ("ar-LB", "ar"), ("ar_SA", "ar"), ("x", None)]
 )
 def test_the_html_lang_is_read_whatever_the_separator(lang, code):
-    from archive.metadata import read_metadata
+    from archive.extract.metadata import read_metadata
 
     tree = html.document_fromstring(f'<html lang="{lang}"><body><p>x</p></body></html>')
     assert read_metadata(tree, "https://news.example/").html_lang == code

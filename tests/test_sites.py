@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from archive.sites import PageKind, SiteConfigError, compile_cleanup_rule, load_registry
+from archive.discover.sites import PageKind, SiteConfigError, compile_cleanup_rule, load_registry
 from archive.urls import canonicalize
 from mirror import BUNDLED, EXTRA_SITES
 

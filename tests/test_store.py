@@ -5,10 +5,10 @@ import sqlite3
 
 import pytest
 
-from archive import db as schema
-from archive.sites import load_registry
-from archive.store import Archive, DataDirError, RunFigures, check_data_dir
-from archive.warc import WarcPointer
+from archive.capture.warc import WarcPointer
+from archive.discover.sites import load_registry
+from archive.store.writer import Archive, DataDirError, RunFigures, check_data_dir
+from archive.store import db as schema
 
 SITE = load_registry()["hafryat"]
 POINTER = WarcPointer(

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
 
-from archive.warc import HttpExchange, WarcFileWriter, status_line, warc_date
+from archive.capture.warc import HttpExchange, WarcFileWriter, status_line, warc_date
 
 WHEN = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -179,7 +179,7 @@ def test_warc_date_keeps_microseconds():
 
 
 def test_revisit_record_points_at_the_original(tmp_path):
-    from archive.warc import Revisited, payload_digest
+    from archive.capture.warc import Revisited, payload_digest
 
     with writer(tmp_path) as w:
         original = w.write_exchange(exchange())

@@ -29,8 +29,8 @@ import trafilatura
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from archive.extract import extract_article  # noqa: E402
-from archive.sites import Site, load_registry  # noqa: E402
+from archive.discover.sites import Site, load_registry  # noqa: E402
+from archive.extract.article import extract_article  # noqa: E402
 from mirror import BUNDLED, EXTRA_SITES  # noqa: E402
 from tools.realpages import corpus_dir, load_cases  # noqa: E402
 

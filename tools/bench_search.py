@@ -28,11 +28,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from archive.db import readonly_uri  # noqa: E402
+from archive.discover.sites import load_registry  # noqa: E402
 from archive.normalize import index_text, tokens  # noqa: E402
-from archive.search import search  # noqa: E402
-from archive.sites import load_registry  # noqa: E402
-from archive.store import Archive  # noqa: E402
+from archive.store.db import readonly_uri  # noqa: E402
+from archive.store.search import search  # noqa: E402
+from archive.store.writer import Archive  # noqa: E402
 
 SITES = ["lebanontab", "hoseinmortada", "hafryat", "custom_news", "repost_blog"]
 

@@ -25,8 +25,8 @@ import trafilatura
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from archive.extract import extract_article  # noqa: E402
-from archive.sites import load_registry  # noqa: E402
+from archive.discover.sites import load_registry  # noqa: E402
+from archive.extract.article import extract_article  # noqa: E402
 from mirror import BUNDLED, EXTRA_SITES  # noqa: E402
 
 GOLDEN = ROOT / "tests" / "golden"

@@ -96,7 +96,7 @@ class Outcome:
 
 
 def run_arshif(body: bytes, url: str) -> Outcome:
-    from archive.extract import extract_article
+    from archive.extract.article import extract_article
 
     record = extract_article(body, url)
     return Outcome(record.text, record.title, record.published)

@@ -30,7 +30,7 @@ from markupsafe import Markup, escape
 from archive.browse.metadata import archive_metadata
 from archive.browse.views import dashboard, original
 from archive.normalize import normalize
-from archive.search import MARK, parse_query, snippet
+from archive.store.search import MARK, parse_query, snippet
 
 PLUGIN = "arshif"  # the entry point's name: Datasette mounts our static files under it
 _ARABIC = re.compile("[\u0600-\u06ff]")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from archive.search import TITLE_WEIGHT
+from archive.store.search import TITLE_WEIGHT
 
 SEARCH_SQL = f"""
 with recent as (

@@ -9,7 +9,7 @@ from typing import Any
 from datasette.utils.asgi import NotFound, Response
 from warcio.archiveiterator import ArchiveIterator
 
-from archive.store import WARC_DIR
+from archive.store.writer import WARC_DIR
 
 # The archived page runs nothing and loads nothing: no scripts, no requests.
 SANDBOX = "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:"

@@ -1,6 +1,6 @@
 """NewsSpider: discovery and fetching for any registered site.
 
-The spider carries all the logic; a site is only data (archive.sites.Site).
+The spider carries all the logic; a site is only data (archive.discover.sites.Site).
 It starts from the site's feeds, sitemaps and listing pages, adds the
 sitemaps robots.txt declares, follows pagination up to the site's listing
 depth, and fetches each article once per run. It yields ArticlePage items;
@@ -23,10 +23,10 @@ from scrapy.http import Response, TextResponse
 from scrapy.settings import BaseSettings
 from twisted.python.failure import Failure
 
-from archive.discovery import XmlKind, parse_html_links, parse_xml
-from archive.extract import iso_date
-from archive.sites import PageKind, Site
-from archive.store import Archive
+from archive.discover.feeds import XmlKind, parse_html_links, parse_xml
+from archive.discover.sites import PageKind, Site
+from archive.extract.article import iso_date
+from archive.store.writer import Archive
 from archive.urls import canonicalize
 from crawler.items import ArticlePage
 from crawler.spiders.probing import PROBE_BUDGET, ProbingMixin

@@ -3,7 +3,7 @@
 A site entered without article rules (or as ``cms = "generic"``) still yields
 articles: an unknown same-site link is fetched as a *probe*, at most
 ``ARSHIF_PROBE_BUDGET`` (or the site's ``probe_budget``) per run, and
-``archive.pagekind`` says what the page is. An article goes down the spider's
+``archive.discover.pagekind`` says what the page is. An article goes down the spider's
 one ``parse_article`` path; any other page is read as a listing. Verdicts are
 kept in the archive (``page_kinds``): a later run reuses them, and
 ``arshif sites suggest`` turns them into rules.
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy import Request
 from scrapy.http import Response, TextResponse
 
-from archive.sites import PageKind
+from archive.discover.sites import PageKind
 from archive.urls import canonicalize
 from crawler.items import ArticlePage
 
@@ -71,7 +71,9 @@ class ProbingMixin:
     def parse_probe(self: NewsSpider, response: Response) -> Iterator[Request | ArticlePage]:
         if not isinstance(response, TextResponse):
             return
-        from archive.pagekind import declared_kind  # extraction's parser: loaded when probing
+        from archive.discover.pagekind import (
+            declared_kind,  # extraction's parser: loaded when probing
+        )
 
         content_type = response.headers.get(b"Content-Type")
         try:

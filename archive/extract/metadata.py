@@ -17,7 +17,7 @@ from typing import Any
 
 from lxml import html
 
-from archive.dates import parse_iso
+from archive.extract.dates import parse_iso
 from archive.urls import canonicalize
 
 _ARTICLE_TYPES = {

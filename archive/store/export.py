@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from archive.db import readonly_uri
-from archive.store import DB_NAME
+from archive.store.db import readonly_uri
+from archive.store.writer import DB_NAME
 
 FORMATS = ("jsonl", "csv", "parquet")
 COLUMNS = (

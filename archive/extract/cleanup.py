@@ -27,8 +27,8 @@ from itertools import pairwise
 
 from lxml import etree, html
 
+from archive.discover.sites import compile_cleanup_rule
 from archive.normalize import content_words, normalize
-from archive.sites import compile_cleanup_rule
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 A site added without article rules still yields articles: the crawler fetches
 unknown links within a budget and asks this module what each page is. The
 page's own word counts first (``og:type`` article, a JSON-LD article type,
-both read by ``archive.metadata.read_metadata``); a page that says nothing is
+both read by ``archive.extract.metadata.read_metadata``); a page that says nothing is
 an article when it carries a publication date and a long block of running
 text, which a list of headlines does not have. Everything else is a listing.
 
@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 from lxml import etree, html
 
-from archive.encoding import decode_html
-from archive.metadata import read_metadata
-from archive.sites import Site
+from archive.discover.sites import Site
+from archive.extract.encoding import decode_html
+from archive.extract.metadata import read_metadata
 from archive.urls import PageKind
 
 # schema.org types that are articles (not WebPage: every page is one).
@@ -69,7 +69,7 @@ def declared_kind(
     body: bytes, url: str, site: Site | None = None, content_type: str | None = None
 ) -> Verdict:
     """Whether the page at url is an article or a listing, by what it declares."""
-    from archive.extract import find_date_line, parse_page  # trafilatura: only when asked
+    from archive.extract.article import find_date_line, parse_page  # trafilatura: only when asked
 
     text, _ = decode_html(body, content_type)
     if not text.strip():

@@ -22,18 +22,18 @@ from urllib.parse import urlsplit
 import click
 
 from archive import __version__
-from archive.db import readonly_uri
-from archive.sites import Registry, SiteConfigError, load_registry
-from archive.store import DB_NAME
+from archive.discover.sites import Registry, SiteConfigError, load_registry
+from archive.store.db import readonly_uri
+from archive.store.writer import DB_NAME
 from archive.urls import canonicalize, display_url
 
 # name -> "module:attribute", imported on first use.
 LAZY_COMMANDS = {
-    "add-site": "archive.addsite_cli:add_site",
+    "add-site": "archive.cli.addsite:add_site",
     "crawl": "crawler.cli:crawl",
     "demo": "crawler.cli:demo",
     "mirror": "mirror.cli:mirror",
-    "sites": "archive.cli_sites:sites",
+    "sites": "archive.cli.sites:sites",
 }
 
 
@@ -201,7 +201,7 @@ def extract(
     Example:
       arshif extract page.html --url https://hafryat.com/node/60245
     """
-    from archive.extract import extract_article
+    from archive.extract.article import extract_article
 
     try:
         parts = urlsplit(url)
@@ -239,8 +239,8 @@ def reextract(
     Example:
       arshif reextract --data ./data --site hafryat
     """
-    from archive.reextract import reextract as run
-    from archive.reextract import warc_files
+    from archive.store.reextract import reextract as run
+    from archive.store.reextract import warc_files
 
     registry = _registry(sites_files)
     if site_key:
@@ -307,8 +307,8 @@ def search(
       arshif search أذربيجان
       arshif search '"قره باغ"' --site hafryat --since 2020-10-01 --json
     """
-    from archive.search import MARK
-    from archive.search import search as run_search
+    from archive.store.search import MARK
+    from archive.store.search import search as run_search
 
     db = _archive_path(data_dir)
     _check_date(since, "--since")
@@ -360,8 +360,8 @@ def export_wacz(
     Example:
       arshif export-wacz --data ./data -o hafryat.wacz --site hafryat
     """
-    from archive.reextract import warc_files
-    from archive.wacz import export_wacz as run
+    from archive.store.reextract import warc_files
+    from archive.store.wacz import export_wacz as run
 
     _archive_path(data_dir)
     target = output or data_dir / "arshif.wacz"
@@ -445,7 +445,7 @@ def verify(data_dir: Path) -> None:
     Example:
       arshif verify --data /srv/arshif || mail -s "arshif archive damaged" me@example.org
     """
-    from archive.verify import verify as run
+    from archive.store.verify import verify as run
 
     files = list((data_dir / "warc").glob("*.warc.gz"))
     with click.progressbar(length=len(files), label="reading WARC files", file=sys.stderr) as bar:
@@ -493,7 +493,7 @@ def export(
       arshif export --format parquet --since 2020-10-01 --until 2020-10-31 -o oct.parquet
       arshif export --format csv --no-bom -o articles.csv   # for tools that choke on a BOM
     """
-    from archive.export import export as run
+    from archive.store.export import export as run
 
     db = sqlite3.connect(readonly_uri(_archive_path(data_dir)), uri=True)
     try:
@@ -521,7 +521,7 @@ def reindex(data_dir: Path) -> None:
     Example:
       arshif reindex --data ./data
     """
-    from archive.store import Archive
+    from archive.store.writer import Archive
 
     _archive_path(data_dir)
     archive = Archive.open(data_dir)

@@ -28,9 +28,9 @@ from typing import Any
 
 from warcio.archiveiterator import ArchiveIterator
 
-from archive.sites import PageKind, Registry, load_registry
-from archive.store import Archive, article_row
-from archive.warc import WarcPointer
+from archive.capture.warc import WarcPointer
+from archive.discover.sites import PageKind, Registry, load_registry
+from archive.store.writer import Archive, article_row
 
 _HTML = ("text/html", "application/xhtml+xml")
 
@@ -105,7 +105,7 @@ def _scan(path: Path, registry: Registry) -> tuple[list[_Candidate], dict[str, d
 
 def rows_from_warc(path: str | Path, sites_files: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     """The article rows one WARC file yields, in capture order. Runs in a worker process."""
-    from archive.extract import extract_article  # heavy: only where extraction happens
+    from archive.extract.article import extract_article  # heavy: only where extraction happens
 
     path = Path(path)
     registry = _registry(sites_files)

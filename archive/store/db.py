@@ -218,7 +218,7 @@ def _m006_fts_for_stock_tools(db: sqlite_utils.Database) -> None:
     db.execute(
         "CREATE VIRTUAL TABLE articles_fts USING fts5"
         " /* the index of content=[articles]: its title and text as stems,"
-        " rowid = articles.id (see archive/search.py) */"
+        " rowid = articles.id (see archive/store/search.py) */"
         " (title, text, tokenize = 'unicode61 remove_diacritics 2')"
     )
     db.execute(

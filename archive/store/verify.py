@@ -16,9 +16,9 @@ from pathlib import Path
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
-from archive.db import readonly_uri
-from archive.store import DB_NAME, WARC_DIR
-from archive.warc import payload_digest
+from archive.capture.warc import payload_digest
+from archive.store.db import readonly_uri
+from archive.store.writer import DB_NAME, WARC_DIR
 
 
 def check_database(db: sqlite3.Connection) -> Iterator[str]:

@@ -8,10 +8,10 @@ from pathlib import Path
 import click
 
 from archive.cli import _archive_path, _registry, data_option, sites_option
-from archive.db import readonly_uri
-from archive.sites import SiteConfigError
-from archive.suggest import as_toml, classified_urls
-from archive.suggest import suggest as generalise
+from archive.discover.sites import SiteConfigError
+from archive.discover.suggest import as_toml, classified_urls
+from archive.discover.suggest import suggest as generalise
+from archive.store.db import readonly_uri
 
 
 class UnknownSite(click.ClickException):

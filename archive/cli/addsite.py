@@ -1,6 +1,6 @@
 """``arshif add-site URL``: print (or append to a sites file) a proposed registry entry.
 
-The looking is in ``archive.addsite``; here are the command, the TOML it
+The looking is in ``archive.discover.addsite``; here are the command, the TOML it
 writes and the report of what it saw.
 """
 
@@ -15,8 +15,8 @@ from typing import Any
 
 import click
 
-from archive.addsite import AddSiteError, Proposal, propose
-from archive.fetch import Fetcher
+from archive.discover.addsite import AddSiteError, Proposal, propose
+from archive.discover.fetch import Fetcher
 from archive.urls import display_url
 
 
@@ -79,7 +79,7 @@ def registry_notes(proposal: Proposal) -> list[str]:
     """Where the proposal meets sites already registered (bundled, ARSHIF_SITES): the same
     key would merge into that entry rather than add a site."""
     from archive.cli import sites_files_with_env
-    from archive.sites import SiteConfigError, load_registry
+    from archive.discover.sites import SiteConfigError, load_registry
 
     try:
         registry = load_registry(sites_files_with_env(()))

@@ -29,12 +29,12 @@ import trafilatura
 from lxml import etree, html
 
 from archive import __version__
-from archive.cleanup import Cleaner, is_lead
-from archive.dates import FoundDate, parse_date, parse_iso, url_date
-from archive.encoding import decode_html
-from archive.metadata import PageMetadata, read_metadata, title_segments
+from archive.discover.sites import Site
+from archive.extract.cleanup import Cleaner, is_lead
+from archive.extract.dates import FoundDate, parse_date, parse_iso, url_date
+from archive.extract.encoding import decode_html
+from archive.extract.metadata import PageMetadata, read_metadata, title_segments
 from archive.normalize import normalize
-from archive.sites import Site
 
 ENGINE = f"arshif-{__version__}+trafilatura-{trafilatura.__version__}"
 _DATE_LINE_MAX = 160  # characters: longer blocks are prose that mentions a date, not a date line

@@ -1,11 +1,11 @@
 """Propose a registry entry for a news site from its home URL (``arshif add-site``).
 
 It looks at the site the way the crawl will: robots.txt, the home page, the
-feeds and sitemaps it finds (parsed by ``archive.discovery``, the crawl's own
-parsers), the CMS behind it (``archive.cms``), then turns the article URLs it
-saw into URL rules (``archive.patterns``) only where the CMS preset's rules do
+feeds and sitemaps it finds (parsed by ``archive.discover.feeds``, the crawl's own
+parsers), the CMS behind it (``archive.discover.cms``), then turns the article URLs it
+saw into URL rules (``archive.discover.patterns``) only where the CMS preset's rules do
 not already cover them, finds the section pages that list articles, and
-extracts a few articles with ``archive.extract.extract_article``, the code the
+extracts a few articles with ``archive.extract.article.extract_article``, the code the
 crawl runs, so what it prints is what the crawl will store.
 """
 
@@ -18,14 +18,20 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from archive.cms import Detection, detect_cms
-from archive.discovery import Link, XmlKind, parse_html_links, parse_xml, robots_sitemaps
-from archive.encoding import decode_html
-from archive.extract import extract_article, parse_page
-from archive.fetch import Fetcher, FetchError, Page
-from archive.metadata import read_metadata, title_segments
-from archive.patterns import article_patterns, listing_patterns, pagination, strip_paging, target
-from archive.sites import BUNDLED_SITES, PageKind, Site, SiteConfigError, build_site
+from archive.discover.cms import Detection, detect_cms
+from archive.discover.feeds import Link, XmlKind, parse_html_links, parse_xml, robots_sitemaps
+from archive.discover.fetch import Fetcher, FetchError, Page
+from archive.discover.patterns import (
+    article_patterns,
+    listing_patterns,
+    pagination,
+    strip_paging,
+    target,
+)
+from archive.discover.sites import BUNDLED_SITES, PageKind, Site, SiteConfigError, build_site
+from archive.extract.article import extract_article, parse_page
+from archive.extract.encoding import decode_html
+from archive.extract.metadata import read_metadata, title_segments
 from archive.urls import canonicalize, display_url
 
 FEED_PATHS = ("/feed/", "/rss.xml")

@@ -23,9 +23,9 @@ from pathlib import Path
 from cdxj_indexer.main import write_cdx_index
 
 from archive import __version__
-from archive.db import readonly_uri
-from archive.reextract import warc_files
-from archive.store import DB_NAME, WARC_DIR
+from archive.store.db import readonly_uri
+from archive.store.reextract import warc_files
+from archive.store.writer import DB_NAME, WARC_DIR
 
 WACZ_VERSION = "1.1.1"
 

@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
-from archive import db as schema
-from archive.fingerprint import MAX_DISTANCE, bands, distance, simhash, to_hex
+from archive.capture.warc import WarcPointer
+from archive.discover.sites import Site
 from archive.normalize import index_text
-from archive.sites import Site
-from archive.warc import WarcPointer
+from archive.store.fingerprint import MAX_DISTANCE, bands, distance, simhash, to_hex
+from archive.store import db as schema
 
 if TYPE_CHECKING:  # extraction pulls in trafilatura: not needed to open an archive
-    from archive.extract import ArticleRecord
+    from archive.extract.article import ArticleRecord
 
 DB_NAME = "archive.db"
 WARC_DIR = "warc"

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from archive.urls import PageKind, UrlRules, canonicalize
 
-BUNDLED_SITES = Path(__file__).with_name("sites.toml")
+BUNDLED_SITES = Path(__file__).parent.parent / "sites.toml"
 _KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _HOST_RE = re.compile(
     r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$"

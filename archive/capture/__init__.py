@@ -1,0 +1,1 @@
+"""Capturing responses: the WARC writer and the crawl lock."""
