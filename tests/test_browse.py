@@ -41,45 +41,45 @@ def get(ds: Datasette, path: str):
 
 
 @pytest.fixture(scope="module")
-def ds(demo_archive):
-    return Datasette([str(demo_archive / "archive.db")])
+def ds(browse_archive):
+    return Datasette([str(browse_archive / "archive.db")])
 
 
-def test_every_spelling_finds_the_same_articles_from_the_cli(demo_archive):
-    results = {q: {h["url"] for h in cli_search(demo_archive, q)} for q in SPELLINGS}
+def test_every_spelling_finds_the_same_articles_from_the_cli(browse_archive):
+    results = {q: {h["url"] for h in cli_search(browse_archive, q)} for q in SPELLINGS}
     first = results[SPELLINGS[0]]
     assert all(found == first for found in results.values()), {
         q: len(r) for q, r in results.items()
     }
     assert first >= SEED_URLS  # every seed article, the one titled with اذربيجان among them
-    hit = cli_search(demo_archive, "أذربيجان", "--limit", "1")[0]
+    hit = cli_search(browse_archive, "أذربيجان", "--limit", "1")[0]
     assert (
         set(hit) == {"url", "title", "site", "published", "snippet"} and "<mark>" in hit["snippet"]
     )
 
 
-def test_qarabagh_finds_the_articles_that_write_it_that_way(demo_archive):
-    with sqlite3.connect(demo_archive / "archive.db") as db:
+def test_qarabagh_finds_the_articles_that_write_it_that_way(browse_archive):
+    with sqlite3.connect(browse_archive / "archive.db") as db:
         expected = {
             u for u, t in db.execute("SELECT url, text FROM articles") if "قره باغ" in index_text(t)
         }
     assert expected
-    assert {h["url"] for h in cli_search(demo_archive, '"قره باغ"')} == expected
-    assert expected <= {h["url"] for h in cli_search(demo_archive, "قره باغ")}
+    assert {h["url"] for h in cli_search(browse_archive, '"قره باغ"')} == expected
+    assert expected <= {h["url"] for h in cli_search(browse_archive, "قره باغ")}
 
 
-def test_cli_filters(demo_archive):
-    hafryat = cli_search(demo_archive, "أذربيجان", "--site", "hafryat")
+def test_cli_filters(browse_archive):
+    hafryat = cli_search(browse_archive, "أذربيجان", "--site", "hafryat")
     assert hafryat and {h["site"] for h in hafryat} == {"hafryat"}
-    recent = cli_search(demo_archive, "أذربيجان", "--since", "2022-09-01")
+    recent = cli_search(browse_archive, "أذربيجان", "--since", "2022-09-01")
     assert recent and all(h["published"] >= "2022-09-01" for h in recent)
-    assert len(cli_search(demo_archive, "أذربيجان", "--limit", "3")) == 3
-    assert cli_search(demo_archive, "كلمةغيرموجودةاطلاقا") == []
-    assert cli_search(demo_archive, 'NOT OR "AND ( *') == []  # operators are text, never syntax
+    assert len(cli_search(browse_archive, "أذربيجان", "--limit", "3")) == 3
+    assert cli_search(browse_archive, "كلمةغيرموجودةاطلاقا") == []
+    assert cli_search(browse_archive, 'NOT OR "AND ( *') == []  # operators are text, never syntax
 
 
-def test_datasette_search_box_uses_the_same_normalisation(ds, demo_archive):
-    cli_ids = {h["url"] for h in cli_search(demo_archive, "أذربيجان")}
+def test_datasette_search_box_uses_the_same_normalisation(ds, browse_archive):
+    cli_ids = {h["url"] for h in cli_search(browse_archive, "أذربيجان")}
     for spelling in SPELLINGS:
         rows = get(
             ds, f"/archive/articles.json?_search={spelling}&_shape=array&_size=max&_col=url"
@@ -110,8 +110,8 @@ def test_metadata_facets_sort_and_help(ds):
     )
 
 
-def test_article_row_reads_like_an_article_and_escapes_scripts(ds, demo_archive):
-    with sqlite3.connect(demo_archive / "archive.db") as db:
+def test_article_row_reads_like_an_article_and_escapes_scripts(ds, browse_archive):
+    with sqlite3.connect(browse_archive / "archive.db") as db:
         article_id, title = db.execute(
             "SELECT id, title FROM articles WHERE title LIKE '%<script>%'"
         ).fetchone()
@@ -123,13 +123,13 @@ def test_article_row_reads_like_an_article_and_escapes_scripts(ds, demo_archive)
     assert 'alert("arshif")</script>' not in table.text
 
 
-def test_original_pages_are_the_warc_payload_under_a_sandbox(ds, demo_archive):
-    with sqlite3.connect(demo_archive / "archive.db") as db:
+def test_original_pages_are_the_warc_payload_under_a_sandbox(ds, browse_archive):
+    with sqlite3.connect(browse_archive / "archive.db") as db:
         rows = db.execute("SELECT id, warc_filename, warc_offset, site FROM articles").fetchall()
     encodings = set()
     for article_id, filename, offset, site in rows:
         response = get(ds, f"/-/arshif/original/archive/{article_id}")
-        payload, _, encoding = read_response(demo_archive / "warc" / filename, offset)
+        payload, _, encoding = read_response(browse_archive / "warc" / filename, offset)
         assert response.status_code == 200
         assert response.headers["content-security-policy"] == SANDBOX and "sandbox" in SANDBOX
         assert response.headers.get("content-encoding") == encoding
@@ -183,10 +183,10 @@ def test_dashboard_bars_cover_every_period_with_zeros():
     assert weeks["unit"] == "week" and sum(b["total"] for b in weeks["bars"]) == 7
 
 
-def test_dashboard_errors_are_the_runs_errors(ds, demo_archive):
+def test_dashboard_errors_are_the_runs_errors(ds, browse_archive):
     page = get(ds, "/-/arshif/dashboard").text
     errors = page[page.index("Errors per site") : page.index("Other outcomes")]
-    with sqlite3.connect(demo_archive / "archive.db") as db:
+    with sqlite3.connect(browse_archive / "archive.db") as db:
         per_site = dict(db.execute("SELECT site, sum(errors) FROM crawl_runs GROUP BY site"))
         refused = db.execute(
             "SELECT count(*) FROM captures WHERE error LIKE '%robots.txt%'"
@@ -223,8 +223,8 @@ def test_articles_table_truncates_and_leads_with_title_and_text(ds):
     assert 'class="arshif-article"' in row
 
 
-def test_canned_search_counts_pages_and_links(ds, demo_archive):
-    with sqlite3.connect(demo_archive / "archive.db") as db:
+def test_canned_search_counts_pages_and_links(ds, browse_archive):
+    with sqlite3.connect(browse_archive / "archive.db") as db:
         total = db.execute(
             "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'اذربيج'"
         ).fetchone()[0]
@@ -253,8 +253,8 @@ def test_canned_search_counts_pages_and_links(ds, demo_archive):
     assert "No article matches." in none
 
 
-def test_original_page_banner_frames_the_byte_exact_page(ds, demo_archive):
-    with sqlite3.connect(demo_archive / "archive.db") as db:
+def test_original_page_banner_frames_the_byte_exact_page(ds, browse_archive):
+    with sqlite3.connect(browse_archive / "archive.db") as db:
         article_id, url, fetched, filename, offset = db.execute(
             "SELECT id, url, fetched, warc_filename, warc_offset FROM articles"
             " WHERE title LIKE '%<script>%'"
@@ -271,7 +271,7 @@ def test_original_page_banner_frames_the_byte_exact_page(ds, demo_archive):
     assert "script-src" not in page.headers["content-security-policy"]
     assert "frame-src 'self'" in page.headers["content-security-policy"]
     # The framed route is unchanged: the WARC payload's bytes under the sandbox CSP.
-    payload, _, _ = read_response(demo_archive / "warc" / filename, offset)
+    payload, _, _ = read_response(browse_archive / "warc" / filename, offset)
     assert asyncio.run(_raw_body(ds, frame.group(1))) == payload
     assert get(ds, frame.group(1)).headers["content-security-policy"] == SANDBOX
     row = get(ds, f"/archive/articles/{article_id}").text
@@ -289,8 +289,8 @@ def test_home_page_leads_with_search_and_the_dashboard(ds):
     assert ".arshif-article { max-width" not in css  # the row page takes the full width
 
 
-def test_stock_tools_still_open_and_query_the_archive(demo_archive):
-    path = demo_archive / "archive.db"
+def test_stock_tools_still_open_and_query_the_archive(browse_archive):
+    path = browse_archive / "archive.db"
     with sqlite3.connect(path) as db:  # stock sqlite3: no functions, no tokenizer of ours
         assert (
             db.execute(

@@ -38,10 +38,10 @@ sync_api = pytest.importorskip("playwright.sync_api")
 
 
 @pytest.fixture(scope="module")
-def served(demo_archive):
+def served(browse_archive):
     port = free_port()
     process = subprocess.Popen(
-        [str(BIN / "arshif"), "serve", "--data", str(demo_archive), "--port", str(port)],
+        [str(BIN / "arshif"), "serve", "--data", str(browse_archive), "--port", str(port)],
         env=crawl_env(None),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -72,14 +72,14 @@ def page(browser):
     context.close()
 
 
-def archive_count(demo_archive: Path, sql: str, *params) -> int:
-    with sqlite3.connect(demo_archive / "archive.db") as db:
+def archive_count(browse_archive: Path, sql: str, *params) -> int:
+    with sqlite3.connect(browse_archive / "archive.db") as db:
         return db.execute(sql, params).fetchone()[0]
 
 
-def test_search_box_finds_every_spelling_and_reads_right_to_left(served, page, demo_archive):
+def test_search_box_finds_every_spelling_and_reads_right_to_left(served, page, browse_archive):
     expected = archive_count(
-        demo_archive, "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'اذربيج'"
+        browse_archive, "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'اذربيج'"
     )
     counts = []
     for spelling in ["وأذربيجان", "أَذْرَبِيجَان", "اذربيجان"]:
@@ -104,8 +104,8 @@ def test_canned_search_marks_matches(served, page):
     page.screenshot(path=str(ARTIFACTS / "canned-search.png"))
 
 
-def test_an_article_reads_right_to_left(served, page, demo_archive):
-    article_id = archive_count(demo_archive, "SELECT id FROM articles WHERE url LIKE '%85755%'")
+def test_an_article_reads_right_to_left(served, page, browse_archive):
+    article_id = archive_count(browse_archive, "SELECT id FROM articles WHERE url LIKE '%85755%'")
     page.goto(f"{served}/archive/articles/{article_id}")
     article = page.locator("article.arshif-article")
     assert article.evaluate("el => getComputedStyle(el).direction") == "rtl"
@@ -114,9 +114,9 @@ def test_an_article_reads_right_to_left(served, page, demo_archive):
     page.screenshot(path=str(ARTIFACTS / "article.png"), full_page=True)
 
 
-def test_a_hostile_page_runs_nothing_anywhere(served, page, demo_archive):
+def test_a_hostile_page_runs_nothing_anywhere(served, page, browse_archive):
     article_id = archive_count(
-        demo_archive, "SELECT id FROM articles WHERE title LIKE '%<script>%'"
+        browse_archive, "SELECT id FROM articles WHERE title LIKE '%<script>%'"
     )
     visits = [
         f"{served}/archive/articles/{article_id}",
@@ -140,7 +140,7 @@ def _shot(page, name: str, full_page: bool = False) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full_page)
 
 
-def test_pages_lay_out_readably(served, page, demo_archive):
+def test_pages_lay_out_readably(served, page, browse_archive):
     """Screenshots of each page, and the layout faults the issue named, measured."""
     page.goto(served + "/")
     _shot(page, "home")
@@ -160,7 +160,7 @@ def test_pages_lay_out_readably(served, page, demo_archive):
     cell = page.locator("td.col-text div[dir=auto]").first
     assert cell.evaluate("el => getComputedStyle(el).direction") == "rtl"
 
-    article_id = archive_count(demo_archive, "SELECT id FROM articles WHERE url LIKE '%85755%'")
+    article_id = archive_count(browse_archive, "SELECT id FROM articles WHERE url LIKE '%85755%'")
     page.goto(f"{served}/archive/articles/{article_id}")
     _shot(page, "row")
     assert page.locator("article.arshif-article").bounding_box()["width"] > 1100
