@@ -307,3 +307,15 @@ def test_stock_tools_still_open_and_query_the_archive(browse_archive):
         assert len(found) == 1
     finally:
         pm.register(archive.browse, name="arshif")
+
+
+def test_serve_truncates_long_cells(browse_archive, monkeypatch):
+    from datasette import cli as datasette_cli
+
+    seen: list[list[str]] = []
+    monkeypatch.setattr(datasette_cli.cli, "main", lambda args, **_: seen.append(args))
+    result = CliRunner().invoke(cli, ["serve", "--data", str(browse_archive)])
+    assert result.exit_code == 0, result.output
+    args = seen[0]
+    i = args.index("truncate_cells_html")
+    assert args[i - 1] == "--setting" and int(args[i + 1]) <= 200

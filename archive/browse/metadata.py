@@ -128,6 +128,7 @@ def archive_metadata(databases: list[str]) -> dict[str, Any]:
             'Words must all appear; "quoted words" must stand together.',
             "sql": SEARCH_SQL,
             "hide_sql": True,  # the results matter here; the SQL stays one click away
+            "page_size": PAGE_SIZE,  # for the template's pager (query-archive-search.html)
         }
     }
     return {
