@@ -10,3 +10,5 @@ from pathlib import Path
 
 BUNDLED = Path(__file__).resolve().with_name("bundled")
 EXTRA_SITES = BUNDLED / "extra-sites.toml"
+# Sites only tests crawl (hostile pages); the demo never does.
+TEST_SITES = BUNDLED / "test-sites.toml"

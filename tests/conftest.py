@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from mirror import BUNDLED, EXTRA_SITES
+from mirror import BUNDLED, EXTRA_SITES, TEST_SITES
 from mirror.server import MirrorServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,6 +82,26 @@ def demo_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = tmp_path_factory.mktemp("demo") / "data"
     result = run([str(BIN / "arshif"), "demo", "--data", str(data)], crawl_env(None))
     assert result.returncode == 0, result.stdout + result.stderr
+    return data
+
+
+@pytest.fixture(scope="session")
+def browse_archive(
+    demo_archive: Path, mirror_proxy: str, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """The demo archive plus the mirror's hostile test site, for the browsing tests.
+
+    The demo never shows hostile pages; tests that check nothing of them runs or
+    renders as markup crawl them explicitly, into a copy.
+    """
+    data = tmp_path_factory.mktemp("browse") / "data"
+    shutil.copytree(demo_archive, data)
+    result = run(
+        [str(BIN / "arshif"), "crawl", "--data", str(data), "--sites", str(TEST_SITES), "hostile",
+         "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_START_DELAY=0"],
+        crawl_env(mirror_proxy),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
     return data
 
 

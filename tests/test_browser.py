@@ -38,10 +38,10 @@ sync_api = pytest.importorskip("playwright.sync_api")
 
 
 @pytest.fixture(scope="module")
-def served(demo_archive):
+def served(browse_archive):
     port = free_port()
     process = subprocess.Popen(
-        [str(BIN / "arshif"), "serve", "--data", str(demo_archive), "--port", str(port)],
+        [str(BIN / "arshif"), "serve", "--data", str(browse_archive), "--port", str(port)],
         env=crawl_env(None),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -72,14 +72,14 @@ def page(browser):
     context.close()
 
 
-def archive_count(demo_archive: Path, sql: str, *params) -> int:
-    with sqlite3.connect(demo_archive / "archive.db") as db:
+def archive_count(browse_archive: Path, sql: str, *params) -> int:
+    with sqlite3.connect(browse_archive / "archive.db") as db:
         return db.execute(sql, params).fetchone()[0]
 
 
-def test_search_box_finds_every_spelling_and_reads_right_to_left(served, page, demo_archive):
+def test_search_box_finds_every_spelling_and_reads_right_to_left(served, page, browse_archive):
     expected = archive_count(
-        demo_archive, "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'اذربيج'"
+        browse_archive, "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'اذربيج'"
     )
     counts = []
     for spelling in ["وأذربيجان", "أَذْرَبِيجَان", "اذربيجان"]:
@@ -98,14 +98,14 @@ def test_search_box_finds_every_spelling_and_reads_right_to_left(served, page, d
 def test_canned_search_marks_matches(served, page):
     page.goto(served + "/archive/search?q=" + quote("قره باغ"))
     page.wait_for_load_state("networkidle")
-    assert page.locator("td.col-snippet mark").count() >= 2
-    snippet = page.locator("td.col-snippet div[dir=auto]").first
+    assert page.locator(".col-snippet mark").count() >= 2
+    snippet = page.locator(".col-snippet div[dir=auto]").first
     assert snippet.evaluate("el => getComputedStyle(el).direction") == "rtl"
     page.screenshot(path=str(ARTIFACTS / "canned-search.png"))
 
 
-def test_an_article_reads_right_to_left(served, page, demo_archive):
-    article_id = archive_count(demo_archive, "SELECT id FROM articles WHERE url LIKE '%85755%'")
+def test_an_article_reads_right_to_left(served, page, browse_archive):
+    article_id = archive_count(browse_archive, "SELECT id FROM articles WHERE url LIKE '%85755%'")
     page.goto(f"{served}/archive/articles/{article_id}")
     article = page.locator("article.arshif-article")
     assert article.evaluate("el => getComputedStyle(el).direction") == "rtl"
@@ -114,15 +114,16 @@ def test_an_article_reads_right_to_left(served, page, demo_archive):
     page.screenshot(path=str(ARTIFACTS / "article.png"), full_page=True)
 
 
-def test_a_hostile_page_runs_nothing_anywhere(served, page, demo_archive):
+def test_a_hostile_page_runs_nothing_anywhere(served, page, browse_archive):
     article_id = archive_count(
-        demo_archive, "SELECT id FROM articles WHERE title LIKE '%<script>%'"
+        browse_archive, "SELECT id FROM articles WHERE title LIKE '%<script>%'"
     )
     visits = [
         f"{served}/archive/articles/{article_id}",
         f"{served}/archive/articles?_search=" + quote("بوتين"),
         f"{served}/archive/search?q=" + quote("بوتين"),
         f"{served}/-/arshif/original/archive/{article_id}",
+        f"{served}/-/arshif/page/archive/{article_id}",
     ]
     for url in visits:
         page.goto(url)
@@ -132,3 +133,55 @@ def test_a_hostile_page_runs_nothing_anywhere(served, page, demo_archive):
     page.goto(f"{served}/archive/articles/{article_id}")
     assert '<script>alert("arshif")</script>' in page.locator("article h1").inner_text()
     page.screenshot(path=str(ARTIFACTS / "hostile-article.png"))
+
+
+def _shot(page, name: str, full_page: bool = False) -> None:
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full_page)
+
+
+def test_pages_lay_out_readably(served, page, browse_archive):
+    """Screenshots of each page, and the layout faults the issue named, measured."""
+    page.goto(served + "/")
+    _shot(page, "home")
+    search_box = page.locator(".arshif-home input[name=q]").bounding_box()
+    chart = page.locator(".arshif-home svg.arshif-chart").bounding_box()
+    assert search_box["y"] < chart["y"] < 600  # both in view, search first
+
+    page.goto(served + "/archive/articles")
+    page.evaluate("document.querySelector('.table-wrapper').scrollIntoView()")
+    _shot(page, "table")
+    title = page.locator("td.col-title").first.bounding_box()
+    heights = page.evaluate(
+        "[...document.querySelectorAll('.table-wrapper tbody tr')].map("
+        "r => r.getBoundingClientRect().height)"
+    )
+    assert title["width"] > 200 and max(heights) < 200, (title, max(heights))
+    cell = page.locator("td.col-text div[dir=auto]").first
+    assert cell.evaluate("el => getComputedStyle(el).direction") == "rtl"
+
+    article_id = archive_count(browse_archive, "SELECT id FROM articles WHERE url LIKE '%85755%'")
+    page.goto(f"{served}/archive/articles/{article_id}")
+    _shot(page, "row")
+    assert page.locator("article.arshif-article").bounding_box()["width"] > 1100
+
+    page.goto(served + "/archive/search?q=" + quote("قره باغ"))
+    _shot(page, "search")
+    assert "articles match" in page.locator(".arshif-total").inner_text()
+    assert not page.locator("#sql-query").is_visible()  # folded
+    first = page.locator("li.arshif-result").first
+    assert first.evaluate("el => getComputedStyle(el).direction") == "rtl"
+    first.locator("h3 a").click()
+    page.wait_for_load_state("load")
+    assert page.locator("article.arshif-article").count() == 1
+
+    page.goto(served + "/-/arshif/dashboard")
+    _shot(page, "dashboard")
+    assert page.locator("svg.arshif-chart g.arshif-bar").count() > 1
+
+    page.goto(f"{served}/-/arshif/page/archive/{article_id}")
+    _shot(page, "original")
+    assert "Archived page" in page.locator(".arshif-banner").inner_text()
+    frame = page.frame_locator("iframe.arshif-frame")
+    assert "مساعي لتطويق المواجهة العسكرية" in frame.locator("body").inner_text()
+    assert page.locator("iframe.arshif-frame").bounding_box()["height"] > 500

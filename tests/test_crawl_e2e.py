@@ -55,6 +55,22 @@ def test_a_normal_crawl_logs_no_error_and_no_traceback(demo_archive):
     assert list((demo_archive / "jobs").iterdir()) == []  # the private queues are gone
 
 
+def test_the_demo_shows_no_hostile_page_and_more_than_one_subject(demo_archive):
+    # The hostile test site (mirror/bundled/test-sites.toml) is for tests that crawl it.
+    assert query(demo_archive, "SELECT count(*) FROM articles WHERE title LIKE '%<script%'") == [
+        (0,)
+    ]
+    assert query(demo_archive, "SELECT count(*) FROM captures WHERE url LIKE '%hostile%'") == [(0,)]
+    total = query(demo_archive, "SELECT count(*) FROM articles")[0][0]
+    about = query(
+        demo_archive, "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'اذربيج'"
+    )[0][0]
+    assert 0.6 * total < about < 0.9 * total, (about, total)
+    texts = " ".join(t for (t,) in query(demo_archive, "SELECT text FROM articles"))
+    for word in ("الدوري", "منخفض", "معرض", "تلقيح", "الدولار"):  # sport, weather, ...
+        assert word in texts, word
+
+
 def test_seed_articles_are_in_the_archive(demo_archive, gold):
     known = [g for g in gold.values() if g["known_url"]]
     assert known, "gold.json names at least one real URL"

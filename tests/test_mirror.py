@@ -120,5 +120,5 @@ def test_bundled_mirror_has_every_host():
     hosts = Mirror(BUNDLED).hosts()
     assert hosts == sorted(
         ["hafryat.com", "www.custom-news.example", "www.hoseinmortada.com", "www.lebanontab.com",
-         "www.repost-blog.example"]
+         "www.repost-blog.example", "www.hostile.example"]
     )  # fmt: skip

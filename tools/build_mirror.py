@@ -25,6 +25,8 @@ from html import escape
 from pathlib import Path
 from urllib.parse import quote
 
+from archive.store.fingerprint import MAX_DISTANCE, distance, simhash
+
 ROOT = Path(__file__).resolve().parent.parent
 GOLD = ROOT / "tests" / "golden" / "gold.json"
 OUT = ROOT / "mirror" / "bundled"
@@ -80,6 +82,85 @@ def all_paragraphs(gold: dict) -> list[str]:
     return [p for g in gold.values() for p in g["text_paragraphs"] if len(p.split()) >= 12]
 
 
+# News of other kinds, written for the mirror: a demo where every article is about
+# one war makes every search find everything. Plain Arabic letters, digits and the
+# Arabic comma only, so the single-byte code pages of the legacy pages hold them.
+TOPICS: dict[str, list[str]] = {
+    "economy": [
+        "سجل سعر صرف الدولار في السوق الموازية ارتفاعا جديدا صباح اليوم، ما انعكس مباشرة على أسعار المواد الغذائية والمحروقات في المحلات والمحطات.",
+        "وقال عدد من التجار إن حركة البيع تراجعت بنسبة كبيرة خلال الأسبوعين الأخيرين، بعدما فضل المواطنون شراء الحاجات الأساسية فقط وتأجيل ما عداها.",
+        "وأعلن المصرف المركزي في بيان أنه سيضخ كميات إضافية من العملة الأجنبية عبر المصارف، في محاولة للحد من تقلبات السعر وطمأنة الأسواق.",
+        "ويرى خبراء اقتصاديون أن هذه الإجراءات تبقى مؤقتة ما لم تترافق مع إصلاحات في المالية العامة وخطة واضحة لإعادة هيكلة القطاع المصرفي.",
+        "وارتفعت أسعار الخبز للمرة الثالثة هذا العام، بعد أن رفعت وزارة الاقتصاد سعر ربطة الخبز تماشيا مع كلفة الطحين والمازوت المستورد.",
+    ],
+    "sport": [
+        "حسم فريق النجمة لقب الدوري المحلي لكرة القدم بعد فوزه على منافسه المباشر بهدفين نظيفين في المباراة التي أقيمت مساء أمس على ملعب المدينة الرياضية.",
+        "وسجل المهاجم الشاب الهدف الأول في الدقيقة العشرين من ضربة رأسية، قبل أن يضيف زميله الهدف الثاني من ركلة جزاء في الشوط الثاني.",
+        "وقال مدرب الفريق في المؤتمر الصحفي بعد المباراة إن اللاعبين قدموا موسما استثنائيا رغم الظروف الصعبة وقلة الإمكانات المادية للنادي.",
+        "وتستعد بعثة المنتخب الوطني لكرة السلة للسفر الأسبوع المقبل للمشاركة في التصفيات الآسيوية، وسط آمال بالتأهل إلى النهائيات للمرة الأولى منذ سنوات.",
+        "وشهدت المدرجات حضورا جماهيريا كبيرا بعد قرار الاتحاد السماح بعودة المشجعين إلى الملاعب بكامل طاقتها الاستيعابية للمرة الأولى هذا الموسم.",
+    ],
+    "weather": [
+        "تتأثر البلاد اعتبارا من مساء الغد بمنخفض جوي مصحوب بكتل هوائية باردة، يحمل أمطارا غزيرة ورياحا ناشطة وتساقطا للثلوج على المرتفعات.",
+        "ودعت مصلحة الأرصاد الجوية المواطنين إلى توخي الحذر أثناء القيادة على الطرق الجبلية، وتجنب الاقتراب من مجاري الأنهر والسيول خلال ساعات الليل.",
+        "وأعلنت وزارة التربية إقفال المدارس الرسمية والخاصة في المناطق الجبلية يوم الخميس، حفاظا على سلامة التلاميذ والأساتذة بسبب العاصفة.",
+        "وعملت فرق الدفاع المدني طوال الليل على فتح الطرقات التي أغلقتها الثلوج، وساعدت عددا من العائلات التي علقت سياراتها على الطريق الدولية.",
+        "ويتوقع أن تعود الأحوال الجوية إلى الاستقرار مطلع الأسبوع المقبل مع ارتفاع تدريجي في درجات الحرارة وانحسار الرياح في المناطق الساحلية.",
+    ],
+    "culture": [
+        "افتتح معرض الكتاب العربي الدولي دورته الجديدة بمشاركة أكثر من مئتي دار نشر من عشرين بلدا، وسط إقبال لافت من الزوار في يومه الأول.",
+        "ويتضمن برنامج المعرض ندوات فكرية وتواقيع لكتب جديدة وأمسيات شعرية، إضافة إلى جناح خاص بكتب الأطفال وورش عمل للقراءة والكتابة.",
+        "وقال رئيس النادي الثقافي المنظم إن الدورة الحالية تكرس عودة المعرض إلى موعده السنوي بعد انقطاع، رغم ارتفاع كلفة الطباعة والورق.",
+        "وفاز فيلم روائي قصير لمخرجة شابة بالجائزة الكبرى في مهرجان السينما المستقلة، وهو يروي قصة عائلة تعيش في حي قديم مهدد بالهدم.",
+        "وتستضيف قلعة المدينة هذا الصيف سلسلة حفلات موسيقية يحييها فنانون من المنطقة، على أن يخصص جزء من ريعها لترميم المواقع الأثرية.",
+    ],
+    "health": [
+        "أطلقت وزارة الصحة العامة حملة وطنية للتلقيح ضد شلل الأطفال والحصبة، تستهدف الأطفال دون الخامسة في المدارس ومراكز الرعاية الصحية الأولية.",
+        "وأوضح مدير الرعاية الصحية الأولية أن اللقاحات مجانية ومتوافرة في جميع المراكز، داعيا الأهل إلى مراجعة أقرب مركز لاستكمال السجل الصحي لأطفالهم.",
+        "وحذرت نقابة الصيادلة من نقص في بعض أدوية الأمراض المزمنة بسبب تأخر الاستيراد، مطالبة الجهات المعنية بتسريع صرف الاعتمادات للمستوردين.",
+        "وسجلت المستشفيات الحكومية ارتفاعا في عدد المراجعين خلال الشهر الماضي، بعدما عجز كثير من المرضى عن تحمل كلفة العلاج في المستشفيات الخاصة.",
+        "وشارك مئات المتطوعين في يوم طبي مجاني نظمته جمعية أهلية في القرى النائية، تضمن فحوصات للضغط والسكري واستشارات في طب الأسنان والعيون.",
+    ],
+}
+TOPIC_SHARE = 5  # one generated article in five is about something else
+
+
+def vary_topics(site: str, articles: list[Article]) -> None:
+    """Give some generated articles another subject, from TOPICS, in place.
+
+    A separate random stream, so the dates, order and URLs the main one drew for
+    the other articles stay as they were. Each text is drawn again until its
+    fingerprint is far from every earlier one's, so the archive never groups two
+    of them as one story (only the wire story and its repost must be).
+    """
+    rng = rng_for(f"{site}-topics")
+    generated = [a for a in articles if not a.seed]
+    chosen = rng.sample(generated, len(generated) // TOPIC_SHARE)
+    pool = [p for ps in TOPICS.values() for p in ps]
+    titles: set[str] = set()  # one site's titles differ (some sites' URLs are made of them)
+    for a in chosen:
+        for _ in range(200):
+            topic = rng.choice(sorted(TOPICS))
+            # Three or more paragraphs: a page kind needs 250 characters of running text.
+            paragraphs = rng.sample(TOPICS[topic], rng.randint(3, 4))
+            title = " ".join(paragraphs[0].split()[:8]).rstrip("،,.:؛")
+            print_ = simhash(" ".join(paragraphs))
+            if title not in titles and all(
+                distance(print_, other) > 4 * MAX_DISTANCE for other in TOPIC_PRINTS
+            ):
+                break
+        else:
+            raise RuntimeError(
+                f"{site}: no topic article unlike the others ({len(pool)} paragraphs)"
+            )
+        TOPIC_PRINTS.append(print_)
+        titles.add(title)
+        a.paragraphs, a.title = paragraphs, title
+
+
+TOPIC_PRINTS: list[int] = []
+
+
 def make_articles(site: str, seed: dict, pool: list[str]) -> list[Article]:
     rng = rng_for(site)
     base = datetime.fromisoformat(seed["published"]).replace(hour=9, tzinfo=UTC)
@@ -98,6 +179,7 @@ def make_articles(site: str, seed: dict, pool: list[str]) -> list[Article]:
         base.replace(hour=10, minute=30),
         seed=seed["seed"],
     )
+    vary_topics(site, articles)
     articles.append(seed_article)
     articles.sort(key=lambda a: a.published, reverse=True)
     return articles
@@ -681,22 +763,12 @@ def build_custom_news(seed: dict, pool: list[str]) -> None:
         a.ident = 230400 + n * 11
         a.path = f"/news/{a.ident}.html"
     newest, middle, oldest = partition(arts)
-    # A hostile page: its title reads as a script, and its body runs one. The
-    # archive must show the first as text and run neither, anywhere.
-    hostile = newest[2]
-    hostile.title += ' <script>alert("arshif")</script>'
     for a in arts:
         ld = json.dumps(
             {"@context": "https://schema.org", "@type": "NewsArticle", "headline": a.title,
              "datePublished": iso(a.published)},
             ensure_ascii=False,
         ).replace("</", "<\\/")  # fmt: skip
-        attack = (
-            '<script>window.arshifPwned = true; alert("pwned")</script>'
-            '<img src="/img/none.png" alt="" onerror="window.arshifPwned = true">'
-            if a is hostile
-            else ""
-        )
         html = page(
             a.title,
             f'<script type="application/ld+json">{ld}</script>\n'
@@ -704,7 +776,7 @@ def build_custom_news(seed: dict, pool: list[str]) -> None:
             f"""<div class="wrapper"><div class="logo"><a href="/"><img src="/img/logo.svg" alt=""></a></div>
 <div class="news-details">
 <h1 class="news-title">{e(a.title)}</h1>
-<div class="news-text">{"".join(f"<p>{e(p)}</p>" for p in a.paragraphs)}{attack}</div>
+<div class="news-text">{"".join(f"<p>{e(p)}</p>" for p in a.paragraphs)}</div>
 <div class="share-bar"><span class="share-count">0</span></div>
 <div class="comments-box"><h4>التعليقات (0)</h4><div class="comments-list"></div></div>
 </div>
@@ -735,6 +807,59 @@ def build_custom_news(seed: dict, pool: list[str]) -> None:
     w.write("/sitemap-1.xml", urlset([(w.url(a.path), a) for a in newest + oldest]))
     truth(w, "custom_news", arts)
     w.finish()
+
+
+# -- a hostile site, for tests only ---------------------------------------------------
+
+
+def build_hostile(pool: list[str]) -> None:
+    """A page whose title reads as a script and whose body runs one.
+
+    The archive must show the first as text and run neither, anywhere. It is a
+    site of its own, declared in test-sites.toml, so the demo (the listed sites
+    and extra-sites.toml) never shows it; the tests that need it crawl it.
+    """
+    w = SiteWriter("www.hostile.example")
+    about_putin = [p for p in pool if "بوتين" in p]  # the tests search for it
+    when = datetime(2022, 9, 20, 8, 0, tzinfo=UTC)
+    arts = [
+        Article("hostile-0", " ".join(about_putin[0].split()[:8]) + ' <script>alert("arshif")</script>',
+                about_putin[:3], when, path="/news/1.html"),
+        Article("hostile-1", " ".join(about_putin[3].split()[:8]), about_putin[3:6],
+                when - timedelta(days=1), path="/news/2.html"),
+    ]  # fmt: skip
+    attack = (
+        '<script>window.arshifPwned = true; alert("pwned")</script>'
+        '<img src="/img/none.png" alt="" onerror="window.arshifPwned = true">'
+    )
+    for a in arts:
+        body = "".join(f"<p>{e(p)}</p>" for p in a.paragraphs)
+        w.write(
+            a.path,
+            page(
+                a.title,
+                f'<meta property="article:published_time" content="{iso(a.published)}">\n',
+                f'<main><article><h1 class="news-title">{e(a.title)}</h1>\n'
+                f'<div class="news-text">{body}{attack if a.key == "hostile-0" else ""}</div>'
+                "</article></main>",
+            ),
+        )
+    w.write("/", page("أخبار", "", f"<main>{link_list([(a.path, a.title) for a in arts])}</main>"))
+    w.write("/robots.txt", "User-agent: *\nDisallow:\n")
+    w.finish()
+
+
+TEST_SITES = """\
+# A site the bundled mirror serves for tests only: pages built to attack the
+# browser (a script in a title, scripts in the body). Not in the demo; tests
+# crawl it with `arshif crawl --sites mirror/bundled/test-sites.toml hostile`.
+
+[sites.hostile]
+name = "Hostile test pages"
+domains = ["www.hostile.example"]
+article_urls = ['^/news/\\d+\\.html$']
+listing_urls = ['^/$']
+"""
 
 
 # -- 003: WordPress auto-blog, English-locale theme -----------------------------------
@@ -847,7 +972,9 @@ def main() -> None:
     build_hoseinmortada(by_prefix["002"], pool)
     build_repost_blog(by_prefix["003"], pool)
     build_hafryat(by_prefix["004"], pool)
+    build_hostile(pool)
     (OUT / "extra-sites.toml").write_text(EXTRA_SITES, encoding="utf-8")
+    (OUT / "test-sites.toml").write_text(TEST_SITES, encoding="utf-8")
     TRUTH_FILE.write_text(json.dumps(TRUTH, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     count = sum(1 for p in OUT.rglob("*") if p.is_file())
     print(f"mirror written to {OUT} ({count} files)")

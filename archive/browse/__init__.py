@@ -12,7 +12,10 @@ plain ``datasette data/archive.db`` both load it. It
 - renders Arabic cells right to left (``dir="auto"``) and articles as articles;
 - serves each article's original page straight from its WARC record, under a
   sandboxing Content-Security-Policy (archived pages carry strangers' scripts);
-- adds a dashboard of articles per day, the latest runs and errors per site.
+- shows each original page inside a replay banner (capture time, WARC record,
+  links back), the page itself framed and byte-exact;
+- adds a dashboard of articles over time, the latest runs and errors per site,
+  and puts search and that chart first on the home page.
 
 Stock sqlite3, sqlite-utils and a Datasette without this plugin still open and
 query the archive: the index uses SQLite's own tokenizer over stored stems.
@@ -28,13 +31,17 @@ from datasette import hookimpl
 from markupsafe import Markup, escape
 
 from archive.browse.metadata import archive_metadata
-from archive.browse.views import dashboard, original
+from archive.browse.views import bar_chart, dashboard, original, page
 from archive.normalize import normalize
 from archive.store.search import MARK, parse_query, snippet
 
 PLUGIN = "arshif"  # the entry point's name: Datasette mounts our static files under it
 _ARABIC = re.compile("[\u0600-\u06ff]")
-_TRUNCATE = 280
+_TRUNCATE = 200  # characters of Arabic text a table cell shows; the row page shows it all
+# Table views list these first (what an article is) and these last (where it lives):
+# the stored column order stays as the migrations made it (archive/db.py).
+FIRST_COLUMNS = ("title", "text", "site", "published")
+LAST_COLUMNS = ("url", "fetched_url", "canonical_url", "warc_record_id", "discovery")
 
 
 def arabic_match(query: str | None) -> str:
@@ -108,22 +115,73 @@ def render_cell(
     # sqlite3.Row's "in" looks at values, not names: ask its keys.
     has_id = row is not None and "id" in row.keys()  # noqa: SIM118
     if table == "articles" and column == "warc_record_id" and has_id:
-        link = datasette.urls.path(f"/-/arshif/original/{database}/{row['id']}")
+        link = datasette.urls.path(f"/-/arshif/page/{database}/{row['id']}")
         return Markup(f'<a href="{escape(link)}" title="{escape(value)}">original page</a>')
     if _ARABIC.search(value):
-        shown = value if len(value) <= _TRUNCATE else value[:_TRUNCATE] + " …"
+        # Datasette's truncate_cells_html only applies to cells no plugin renders.
+        limit = min(datasette.setting("truncate_cells_html") or _TRUNCATE, _TRUNCATE)
+        # One line of running text: paragraph breaks would make every row tall.
+        shown = value if len(value) <= limit else " ".join(value[:limit].split()) + " …"
         return Markup(f'<div dir="auto">{escape(shown)}</div>')
     return None
+
+
+def column_order(items: list[Any], key: str = "name") -> list[Any]:
+    """Datasette's link column, then FIRST_COLUMNS, the rest as stored, LAST_COLUMNS."""
+
+    def rank(item: Any) -> tuple[int, int]:
+        name = item[key]
+        if name in FIRST_COLUMNS:
+            return (1, FIRST_COLUMNS.index(name))
+        if name in LAST_COLUMNS:
+            return (3, LAST_COLUMNS.index(name))
+        return (0 if name in ("Link", "id") else 2, 0)  # the row link leads
+
+    return sorted(items, key=rank)  # stable: the rest keep their stored order
+
+
+@hookimpl
+def prepare_jinja2_environment(env: Any, datasette: Any) -> None:
+    env.filters["arshif_column_order"] = column_order
+
+
+@hookimpl
+def extra_template_vars(template: str, database: str | None, datasette: Any) -> Any:
+    if template != "index.html":
+        return None
+
+    async def home() -> dict[str, Any]:
+        names = _archive_names(datasette)
+        if not names:
+            return {"arshif_archive": None}
+        db = datasette.get_database(names[0])
+        per_day = await db.execute(
+            "SELECT substr(published, 1, 10) AS day, site, count(*) AS n FROM articles"
+            " WHERE published IS NOT NULL GROUP BY day, site"
+        )
+        total = (await db.execute("SELECT count(*) FROM articles")).single_value()
+        return {
+            "arshif_archive": names[0],
+            "arshif_articles": total,
+            "chart": bar_chart([dict(r) for r in per_day.rows]),
+        }
+
+    return home
 
 
 @hookimpl
 def register_routes() -> list[tuple[str, Any]]:
     return [
         (r"^/-/arshif/original/(?P<database>[^/]+)/(?P<id>\d+)$", original),
+        (r"^/-/arshif/page/(?P<database>[^/]+)/(?P<id>\d+)$", page),
         (r"^/-/arshif/dashboard$", dashboard),
     ]
 
 
 @hookimpl
 def menu_links(datasette: Any) -> list[dict[str, str]]:
-    return [{"href": datasette.urls.path("/-/arshif/dashboard"), "label": "Archive dashboard"}]
+    links = [{"href": datasette.urls.path("/-/arshif/dashboard"), "label": "Archive dashboard"}]
+    for name in _archive_names(datasette)[:1]:
+        search = datasette.urls.database(name) + "/search"
+        links.insert(0, {"href": search, "label": "Search the articles"})
+    return links

@@ -6,18 +6,31 @@ from typing import Any
 
 from archive.store.search import TITLE_WEIGHT
 
+PAGE_SIZE = 25
+# :page counts from 1; an empty or bad one is the first page. `total` counts every
+# match (not only the ranked newest 1,000), so the page can say how many there are.
+# Snippets are made for the page's rows only, after ranking: each is Python work.
 SEARCH_SQL = f"""
 with recent as (
   select f.rowid as id from articles_fts f
   where articles_fts match arabic_match(:q)
   order by f.rowid desc limit 1000
+),
+hits as (
+  select articles_fts.rowid as id, bm25(articles_fts, {TITLE_WEIGHT}, 1.0) as rank
+  from articles_fts
+  where articles_fts match arabic_match(:q)
+    and articles_fts.rowid >= (select min(id) from recent)
 )
-select a.id, a.title, a.site, a.published, arabic_snippet(a.text, :q) as snippet, a.url
-from articles_fts join articles a on a.id = articles_fts.rowid
-where articles_fts match arabic_match(:q)
-  and articles_fts.rowid >= (select min(id) from recent)
-order by bm25(articles_fts, {TITLE_WEIGHT}, 1.0), a.published desc
-limit 50
+select a.id, a.title, a.site, a.published, arabic_snippet(a.text, :q) as snippet, a.url,
+  (select count(*) from articles_fts where articles_fts match arabic_match(:q)) as total
+from (
+  select hits.id, hits.rank, a.published from hits join articles a on a.id = hits.id
+  order by hits.rank, a.published desc
+  limit {PAGE_SIZE}
+  offset {PAGE_SIZE} * (max(coalesce(cast(nullif(:page, '') as integer), 1), 1) - 1)
+) page join articles a on a.id = page.id
+order by page.rank, page.published desc
 """
 
 ARTICLE_COLUMNS = {
@@ -114,6 +127,8 @@ def archive_metadata(databases: list[str]) -> dict[str, Any]:
             "description": "Arabic-aware search: the most relevant of the newest matches. "
             'Words must all appear; "quoted words" must stand together.',
             "sql": SEARCH_SQL,
+            "hide_sql": True,  # the results matter here; the SQL stays one click away
+            "page_size": PAGE_SIZE,  # for the template's pager (query-archive-search.html)
         }
     }
     return {

@@ -56,6 +56,65 @@ async def original(datasette: Any, request: Any) -> Response:
     return Response(payload, status=200, headers=headers, content_type=content_type or "text/html")
 
 
+async def page(datasette: Any, request: Any) -> Response:
+    """The original page inside a replay banner, as Wayback-style tools show it.
+
+    The banner (capture time, WARC file and offset, links back) lives in this
+    wrapper; the archived bytes stay in ``original``'s response, framed and
+    sandboxed, so nothing of ours is ever injected into them.
+    """
+    name = request.url_vars["database"]
+    try:
+        db = datasette.get_database(name)
+    except KeyError:
+        raise NotFound(f"no database {name}") from None
+    article_id = int(request.url_vars["id"])
+    row = (
+        await db.execute(
+            "SELECT id, url, title, site, fetched, warc_filename, warc_offset FROM articles"
+            " WHERE id = ?",
+            [article_id],
+        )
+    ).first()
+    if row is None:
+        raise NotFound("no such article")
+    html = await datasette.render_template(
+        "arshif_page.html",
+        {
+            "database": name,
+            "article": dict(row),
+            "row_url": datasette.urls.row(name, "articles", str(article_id)),
+            "frame_url": datasette.urls.path(f"/-/arshif/original/{name}/{article_id}"),
+        },
+        request=request,
+    )
+    # The wrapper itself needs no script and fetches only our stylesheet and the frame.
+    headers = {
+        "Content-Security-Policy": "default-src 'none'; style-src 'self' 'unsafe-inline';"
+        " img-src 'self' data:; frame-src 'self'; form-action 'self'; base-uri 'none'",
+        "Referrer-Policy": "no-referrer",
+    }
+    return Response.html(html, headers=headers)
+
+
+# Captures that are not errors of the crawl, named for what they are: robots.txt
+# said no (Scrapy reports it as an IgnoreRequest), or the site answered with an
+# HTTP error status (a 503 the retry got past, a 404 a listing linked to).
+_REFUSED = "refused by robots.txt"
+OUTCOMES_SQL = f"""
+SELECT site,
+  CASE
+    WHEN error LIKE '%robots.txt%' THEN '{_REFUSED}'
+    WHEN error LIKE 'IgnoreRequest%' THEN 'skipped by a filter'
+    WHEN status IS NOT NULL THEN 'HTTP ' || status
+    ELSE substr(error, 1, instr(error || ':', ':') - 1)
+  END AS problem,
+  count(*) AS n
+FROM captures WHERE error IS NOT NULL OR status >= 400
+GROUP BY site, problem ORDER BY site, n DESC
+"""
+
+
 async def dashboard(datasette: Any, request: Any) -> Response:
     from archive.browse import _archive_names
 
@@ -66,15 +125,15 @@ async def dashboard(datasette: Any, request: Any) -> Response:
     # ?days=N: only the last N days of publication dates the archive holds (default: all).
     days = request.args.get("days", "")
     window = (
-        f" WHERE published >= (SELECT date(max(substr(published, 1, 10)), '-{int(days)} days')"
-        " FROM articles)"
+        f" AND published >= (SELECT date(max(substr(published, 1, 10)), '-{int(days)} days')"
+        " FROM articles WHERE published IS NOT NULL)"
         if days.isdigit()
-        else " WHERE published IS NOT NULL"
+        else ""
     )
     per_day = (
         await db.execute(
             "SELECT substr(published, 1, 10) AS day, site, count(*) AS n FROM articles"
-            f"{window} GROUP BY day, site ORDER BY day"
+            f" WHERE published IS NOT NULL{window} GROUP BY day, site ORDER BY day"
         )
     ).rows
     runs = (
@@ -83,22 +142,24 @@ async def dashboard(datasette: Any, request: Any) -> Response:
             " FROM crawl_runs ORDER BY id DESC LIMIT 20"
         )
     ).rows
+    # Errors per site are the runs' own figures, the one count the crawl reports.
     errors = (
         await db.execute(
-            "SELECT site, coalesce("
-            "   CAST(status AS TEXT), substr(error, 1, instr(error || ':', ':') - 1)"
-            " ) AS problem, count(*) AS n FROM captures WHERE error IS NOT NULL OR status >= 400"
-            " GROUP BY site, problem ORDER BY site, n DESC"
+            "SELECT site, sum(errors) AS n, count(*) AS runs,"
+            " group_concat(nullif(error_kinds, '{}'), ' ') AS kinds"
+            " FROM crawl_runs GROUP BY site ORDER BY n DESC, site"
         )
     ).rows
+    outcomes = (await db.execute(OUTCOMES_SQL)).rows
     return Response.html(
         await datasette.render_template(
             "arshif_dashboard.html",
             {
                 "database": names[0],
-                "chart": day_chart([dict(r) for r in per_day]),
+                "chart": bar_chart([dict(r) for r in per_day]),
                 "runs": [dict(r) for r in runs],
                 "errors": [dict(r) for r in errors],
+                "outcomes": [dict(r) for r in outcomes],
             },
             request=request,
         )
@@ -108,27 +169,92 @@ async def dashboard(datasette: Any, request: Any) -> Response:
 _COLOURS = ["#1b7837", "#2166ac", "#b2182b", "#e08214", "#762a83", "#35978f", "#8c510a"]
 
 
-def day_chart(points: list[dict[str, Any]], width: int = 760, height: int = 220) -> dict[str, Any]:
-    """Articles per day per site as SVG polylines (no script, nothing fetched)."""
+def _bucket(day: dt.date, unit: str) -> dt.date:
+    if unit == "week":
+        return day - dt.timedelta(days=day.weekday())  # weeks start on Monday (ISO)
+    if unit == "month":
+        return day.replace(day=1)
+    return day
+
+
+def _next(start: dt.date, unit: str) -> dt.date:
+    if unit == "week":
+        return start + dt.timedelta(days=7)
+    if unit == "month":
+        return (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return start + dt.timedelta(days=1)
+
+
+def bar_chart(
+    points: list[dict[str, Any]], width: int = 900, height: int = 240, max_bars: int = 180
+) -> dict[str, Any]:
+    """Articles per day, week or month as stacked SVG bars, empty periods drawn as zero.
+
+    A line through the days that have articles hides the gaps; bars over every
+    period of the range show them. The period grows with the range so there are
+    at most ``max_bars`` bars. No script, nothing fetched.
+    """
     if not points:
-        return {"series": [], "width": width, "height": height, "days": []}
-    days = sorted({p["day"] for p in points})
-    first = dt.date.fromisoformat(days[0])
-    span = max((dt.date.fromisoformat(days[-1]) - first).days, 1)
-    top = max(p["n"] for p in points)
-    series = []
-    for i, site in enumerate(sorted({p["site"] for p in points})):
-        counts = {p["day"]: p["n"] for p in points if p["site"] == site}
-        coords = []
-        for day, n in sorted(counts.items()):
-            x = 40 + (width - 60) * (dt.date.fromisoformat(day) - first).days / span
-            y = height - 30 - (height - 50) * n / top
-            coords.append((round(x, 1), round(y, 1), day, n))
-        series.append({"site": site, "colour": _COLOURS[i % len(_COLOURS)], "points": coords})
+        return {"bars": [], "sites": [], "width": width, "height": height}
+    days = [dt.date.fromisoformat(p["day"]) for p in points]
+    first, last = min(days), max(days)
+    span = (last - first).days + 1
+    unit = "day" if span <= max_bars else "week" if span <= max_bars * 7 else "month"
+    if unit == "month" and (last.year - first.year) * 12 + last.month - first.month >= max_bars:
+        unit = "year"
+    sites = sorted({p["site"] for p in points})
+    colour = {s: _COLOURS[i % len(_COLOURS)] for i, s in enumerate(sites)}
+    counts: dict[tuple[dt.date, str], int] = {}
+    for day, p in zip(days, points, strict=True):
+        key = (_year(day) if unit == "year" else _bucket(day, unit), p["site"])
+        counts[key] = counts.get(key, 0) + p["n"]
+    periods = []
+    start = _year(first) if unit == "year" else _bucket(first, unit)
+    while start <= last:
+        periods.append(start)
+        start = start.replace(year=start.year + 1) if unit == "year" else _next(start, unit)
+    totals = [sum(counts.get((d, s), 0) for s in sites) for d in periods]
+    top = max(totals)
+    left, bottom, plot_h = 40, height - 30, height - 50
+    step = (width - left - 20) / len(periods)
+    bars = []
+    for start, total in zip(periods, totals, strict=True):
+        x = left + step * len(bars)
+        y = float(bottom)
+        segments = []
+        for s in sites:
+            n = counts.get((start, s), 0)
+            if n:
+                h = plot_h * n / top
+                y -= h
+                segments.append({"site": s, "n": n, "y": round(y, 1), "h": round(h, 1),
+                                 "colour": colour[s]})  # fmt: skip
+        label = _label(start, unit)
+        bars.append({"x": round(x, 1), "w": round(max(step - 1, 1), 1), "label": label,
+                     "total": total, "segments": segments})  # fmt: skip
     return {
-        "series": series,
+        "bars": bars,
+        "sites": [{"site": s, "colour": colour[s]} for s in sites],
+        "unit": unit,
+        "first": _label(periods[0], unit),
+        "last": _label(periods[-1], unit),
+        "top": top,
+        "empty": totals.count(0),
         "width": width,
         "height": height,
-        "days": [days[0], days[-1]],
-        "top": top,
+        "bottom": bottom,
     }
+
+
+def _year(day: dt.date) -> dt.date:
+    return day.replace(month=1, day=1)
+
+
+def _label(start: dt.date, unit: str) -> str:
+    if unit == "month":
+        return start.strftime("%Y-%m")
+    if unit == "year":
+        return str(start.year)
+    if unit == "week":
+        return f"week of {start.isoformat()}"
+    return start.isoformat()

@@ -128,6 +128,9 @@ def cli() -> None:
     """
 
 
+TRUNCATE_CELLS = 160
+
+
 @cli.command()
 @data_option
 @click.option(
@@ -151,6 +154,9 @@ def serve(data_dir: Path, port: int) -> None:
     # Not -i (immutable): that would ignore the WAL and miss a crawl in progress.
     # Datasette reads a mutable database through mode=ro connections.
     args = ["serve", str(db), "--host", "127.0.0.1", "--port", str(port)]
+    # Long cells (article text, discovery JSON) cut short in table views: rows stay
+    # one glance tall; the row page shows everything.
+    args += ["--setting", "truncate_cells_html", str(TRUNCATE_CELLS)]
     click.echo(f"serving {db} at http://127.0.0.1:{port}/ (Ctrl-C to stop)", err=True)
     datasette_cli.cli.main(args=args, prog_name="datasette", standalone_mode=True)
 
