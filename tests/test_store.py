@@ -7,8 +7,8 @@ import pytest
 
 from archive.capture.warc import WarcPointer
 from archive.discover.sites import load_registry
-from archive.store.writer import Archive, DataDirError, RunFigures, check_data_dir
 from archive.store import db as schema
+from archive.store.writer import Archive, DataDirError, RunFigures, check_data_dir
 
 SITE = load_registry()["hafryat"]
 POINTER = WarcPointer(

@@ -20,8 +20,8 @@ import sqlite_utils
 from archive.capture.warc import WarcPointer
 from archive.discover.sites import Site
 from archive.normalize import index_text
-from archive.store.fingerprint import MAX_DISTANCE, bands, distance, simhash, to_hex
 from archive.store import db as schema
+from archive.store.fingerprint import MAX_DISTANCE, bands, distance, simhash, to_hex
 
 if TYPE_CHECKING:  # extraction pulls in trafilatura: not needed to open an archive
     from archive.extract.article import ArticleRecord
