@@ -11,7 +11,7 @@ import click
 
 from archive.capture.lock import LOCKED_EXIT, CrawlLock, CrawlLocked
 from archive.cli import data_option, sites_files_with_env, sites_option
-from archive.discover.sites import SiteConfigError
+from archive.discover.sites import SiteConfigError, record_sites_files
 from archive.store.writer import DataDirError, check_data_dir
 from crawler.runner import SiteResult, run_crawls, select_sites
 
@@ -46,6 +46,7 @@ def _crawl(
         check_data_dir(data_dir)
     except DataDirError as e:
         raise click.ClickException(str(e)) from None
+    record_sites_files(data_dir, sites_files)
     if warn_contact:
         # Once, as the crawl starts (a usage error stays one line): a site operator
         # who sees us in their logs has no way to reach whoever runs this crawl.
@@ -137,7 +138,7 @@ def crawl(
     """
     if contact:
         os.environ["ARSHIF_CONTACT"] = contact
-    files = sites_files_with_env(sites_files)
+    files = sites_files_with_env(sites_files, data_dir)
     overrides = _parse_settings(settings)
     _report(_crawl(keys, data_dir, files, overrides, verbose, warn_contact=not contact))
 

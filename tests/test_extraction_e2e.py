@@ -208,3 +208,28 @@ def test_the_wire_story_and_its_repost_share_a_duplicate_group(demo_archive):
 def test_verify_passes_on_the_demo_archive(demo_archive):
     result = CliRunner().invoke(cli, ["verify", "--data", str(demo_archive)])
     assert result.exit_code == 0, result.output
+
+
+def test_reextract_finds_the_sites_files_the_crawl_used(archive_copy):
+    # The demo crawled the mirror's extra .example sites from a file of its own; a later
+    # reextract on the same data directory needs no --sites to know them.
+    assert (archive_copy / "sites-files.txt").read_text().splitlines() == [str(EXTRA.resolve())]
+    before = rows(archive_copy, f"SELECT {COLUMNS} FROM articles ORDER BY url")
+    result = run([str(BIN / "arshif"), "reextract", "--data", str(archive_copy)], crawl_env(None))
+    assert result.returncode == 0, result.stderr
+    assert "skipped" not in result.stderr
+    assert result.stdout.strip().endswith(f"0 updated, {len(before)} unchanged")
+
+
+def test_a_recorded_sites_file_that_is_gone_is_named(tmp_path):
+    from archive.discover.sites import record_sites_files, recorded_sites_files
+
+    kept, gone = tmp_path / "kept.toml", tmp_path / "gone.toml"
+    kept.write_text("")
+    gone.write_text("")
+    record_sites_files(tmp_path, [kept, gone])
+    record_sites_files(tmp_path, [kept])  # a later crawl adds nothing twice
+    gone.unlink()
+    missing: list[Path] = []
+    assert recorded_sites_files(tmp_path, missing=missing.append) == [kept.resolve()]
+    assert missing == [gone.resolve()]

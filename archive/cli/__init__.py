@@ -22,7 +22,12 @@ from urllib.parse import urlsplit
 import click
 
 from archive import __version__
-from archive.discover.sites import Registry, SiteConfigError, load_registry
+from archive.discover.sites import (
+    Registry,
+    SiteConfigError,
+    load_registry,
+    recorded_sites_files,
+)
 from archive.store.db import readonly_uri
 from archive.store.writer import DB_NAME
 from archive.urls import canonicalize, display_url
@@ -170,15 +175,21 @@ sites_option = click.option(
 )
 
 
-def sites_files_with_env(given: tuple[Path, ...]) -> list[Path]:
-    """ARSHIF_SITES's files, then those given with --sites (later files override earlier)."""
+def sites_files_with_env(given: tuple[Path, ...], data_dir: Path | None = None) -> list[Path]:
+    """The sites files crawls into data_dir used, then ARSHIF_SITES's, then those given
+    with --sites (later files override earlier)."""
+
+    def gone(path: Path) -> None:
+        click.echo(f"arshif: warning: {path}, used by a crawl into {data_dir}, is gone", err=True)
+
+    recorded = recorded_sites_files(data_dir, missing=gone)
     from_env = [Path(p) for p in os.environ.get("ARSHIF_SITES", "").split(os.pathsep) if p]
-    return [*from_env, *given]
+    return [*recorded, *from_env, *given]
 
 
-def _registry(sites_files: tuple[Path, ...]) -> Registry:
+def _registry(sites_files: tuple[Path, ...], data_dir: Path | None = None) -> Registry:
     try:
-        return load_registry(sites_files_with_env(sites_files))
+        return load_registry(sites_files_with_env(sites_files, data_dir))
     except SiteConfigError as e:
         raise click.ClickException(str(e)) from None
 
@@ -248,7 +259,7 @@ def reextract(
     from archive.store.reextract import reextract as run
     from archive.store.reextract import warc_files
 
-    registry = _registry(sites_files)
+    registry = _registry(sites_files, data_dir)
     if site_key:
         try:
             registry.select([site_key])
@@ -261,7 +272,7 @@ def reextract(
         summary = run(
             data_dir,
             site=site_key,
-            sites_files=sites_files_with_env(sites_files),
+            sites_files=sites_files_with_env(sites_files, data_dir),
             jobs=jobs,
             on_file=lambda _: bar.update(1),
         )

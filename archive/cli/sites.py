@@ -66,7 +66,7 @@ def suggest(site_key: str, data_dir: Path, sites_files: tuple[Path, ...]) -> Non
       arshif crawl --sites my-sites.toml --sites mysite-rules.toml mysite
     """
     try:
-        _registry(sites_files).select([site_key])
+        _registry(sites_files, data_dir).select([site_key])
     except SiteConfigError as e:
         raise UnknownSite(str(e)) from None
     db_path = _archive_path(data_dir)

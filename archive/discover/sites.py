@@ -15,7 +15,7 @@ import difflib
 import os
 import re
 import tomllib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from pathlib import Path
@@ -418,3 +418,38 @@ def compile_cleanup_rule(rule: str) -> str:
     except etree.XPathSyntaxError as e:
         raise ValueError(f"not a valid XPath expression: {e}") from None
     return xpath
+
+
+# The sites files a crawl used, kept in its data directory: later commands on the same
+# archive (reextract, sites suggest) read the same registry without --sites.
+SITES_RECORD = "sites-files.txt"
+
+
+def record_sites_files(data_dir: Path, files: Iterable[Path]) -> None:
+    """Add files to the data directory's record (earlier crawls' files stay first)."""
+    known = [str(p) for p in recorded_sites_files(data_dir, missing=lambda _: None)]
+    for path in files:
+        resolved = str(Path(path).resolve())
+        if resolved not in known:
+            known.append(resolved)
+    if known:
+        (data_dir / SITES_RECORD).write_text("".join(f"{p}\n" for p in known), encoding="utf-8")
+
+
+def recorded_sites_files(
+    data_dir: Path | None, missing: Callable[[Path], None] | None = None
+) -> list[Path]:
+    """The sites files crawls into data_dir used; ``missing`` hears of each one gone since."""
+    record = data_dir / SITES_RECORD if data_dir is not None else None
+    if record is None or not record.is_file():
+        return []
+    found = []
+    for line in record.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        path = Path(line.strip())
+        if path.is_file():
+            found.append(path)
+        elif missing is not None:
+            missing(path)
+    return found
