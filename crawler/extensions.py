@@ -255,3 +255,23 @@ class Progress:
         else:
             self.stream.write(f"  {datetime.now(UTC):%H:%M:%S} {text}\n")
             self.stream.flush()
+
+
+class ContactWarning:
+    """Warns once a process, as the crawl starts, that ARSHIF_CONTACT is unset: the
+    User-Agent then says 'contact unset' and a site's operator cannot reach whoever runs
+    the crawl. ``arshif crawl`` says so on the terminal itself; this covers ``scrapy
+    crawl``, whose log is the terminal."""
+
+    warned = False
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        if crawler.settings.get("ARSHIF_CONTACT") or ContactWarning.warned:
+            raise NotConfigured
+        ContactWarning.warned = True
+        logger.warning(
+            "ARSHIF_CONTACT is unset, so the User-Agent says 'contact unset'; set"
+            " ARSHIF_CONTACT=https://your.org/contact before crawling real sites"
+        )
+        return cls()

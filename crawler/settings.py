@@ -78,6 +78,7 @@ ITEM_PIPELINES = {
 EXTENSIONS = {
     "crawler.extensions.RunRecorder": 100,
     "crawler.extensions.Progress": 200,
+    "crawler.extensions.ContactWarning": 300,
     # Both listen on a port: an unattended archive crawler needs neither.
     "scrapy.extensions.telnet.TelnetConsole": None,
     "scrapy.extensions.remote_control.RemoteControl": None,

@@ -240,6 +240,7 @@ def test_scrapy_crawl_through_the_proxy(mirror_proxy, tmp_path):
     result = run([str(BIN / "scrapy"), "crawl", "hafryat", "-s", "DOWNLOAD_DELAY=0"], env)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Traceback" not in result.stderr and " ERROR" not in result.stderr, result.stderr
+    assert "ARSHIF_CONTACT is unset" not in result.stderr
     assert query(tmp_path, "SELECT count(*) FROM articles WHERE site = 'hafryat'")[0][0] >= 30
     assert query(tmp_path, "SELECT status FROM crawl_runs") == [("ok",)]
     (warc,) = (tmp_path / "warc").glob("hafryat-*.warc.gz")

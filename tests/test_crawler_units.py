@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import logging
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -426,3 +427,20 @@ def test_progress_is_off_at_0_and_redraws_one_line_per_site_on_a_terminal():
         "\x1b[1A\r\x1b[J"
     )
     assert live.parts == {"b": "b: 2 requests"} and live.drawn == 0
+
+
+def test_scrapy_crawl_without_a_contact_warns_once(caplog, monkeypatch):
+    from scrapy.exceptions import NotConfigured
+    from scrapy.utils.test import get_crawler
+
+    from crawler.extensions import ContactWarning
+
+    monkeypatch.setattr(ContactWarning, "warned", False)
+    with caplog.at_level(logging.WARNING, logger="crawler.extensions"):
+        ContactWarning.from_crawler(get_crawler(settings_dict={"ARSHIF_CONTACT": ""}))
+        with pytest.raises(NotConfigured):  # a second site in the same process: said already
+            ContactWarning.from_crawler(get_crawler(settings_dict={"ARSHIF_CONTACT": ""}))
+    assert caplog.text.count("ARSHIF_CONTACT is unset") == 1
+    monkeypatch.setattr(ContactWarning, "warned", False)
+    with pytest.raises(NotConfigured):
+        ContactWarning.from_crawler(get_crawler(settings_dict={"ARSHIF_CONTACT": "https://x.org"}))
