@@ -41,6 +41,12 @@ class ExtractPipeline:
             raise DropItem(f"{item.site}: {item.url}: extraction failed: {e!r}") from e
         if not item.record.text:
             self.crawler.stats.inc_value("arshif/articles_without_text")
+        if item.record.decode_errors:
+            self.crawler.stats.inc_value("arshif/decode_errors", item.record.decode_errors)
+            spider.logger.warning(
+                "%s: %s: %d stray byte sequence(s) in UTF-8 text, replaced by U+FFFD",
+                item.site, item.url, item.record.decode_errors,
+            )  # fmt: skip
         return item
 
 

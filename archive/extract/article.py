@@ -32,7 +32,7 @@ from archive import __version__
 from archive.discover.sites import Site
 from archive.extract.cleanup import Cleaner, is_lead
 from archive.extract.dates import FoundDate, parse_date, parse_iso, url_date
-from archive.extract.encoding import decode_html
+from archive.extract.encoding import decode_counted
 from archive.extract.metadata import PageMetadata, read_metadata, title_segments
 from archive.normalize import normalize
 
@@ -65,6 +65,10 @@ class ArticleRecord:
     extractor: str = ENGINE
     extraction_path: str = ""
     date_source: str | None = None
+    # Stray bytes in an otherwise UTF-8 page, each read as U+FFFD. Kept in the WARC
+    # metadata record and not in the articles table: clean pages re-extract to
+    # identical rows.
+    decode_errors: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -314,7 +318,7 @@ def extract_article(
 ) -> ArticleRecord:
     """Extract the article in body (the page's bytes, content-decoded) found at url."""
     hints = hints or {}
-    text_html, encoding = decode_html(body, content_type)
+    text_html, encoding, decode_errors = decode_counted(body, content_type)
     tree = parse_page(text_html)
     meta = read_metadata(tree, url)
     names = _site_names(meta, site)
@@ -390,5 +394,6 @@ def extract_article(
         word_count=len(text.split()) if text else 0,
         encoding=encoding,
         extraction_path=path,
+        decode_errors=decode_errors,
         date_source=date_source,
     )
