@@ -55,7 +55,9 @@ def run_figures(stats: dict, reason: str) -> RunFigures:
     }
     # An error is a request given up after its retries, or a page that broke
     # extraction; a 503 that succeeded on retry is not one, nor is a 404.
-    errors = stats.get("retry/max_reached", 0) + stats.get("arshif/extract_errors", 0)
+    # A page too large to keep or read is one too: the run did not archive it.
+    too_large = stats.get("arshif/too_large", 0)
+    errors = stats.get("retry/max_reached", 0) + stats.get("arshif/extract_errors", 0) + too_large
     responses = stats.get("arshif/warc_responses", 0) + stats.get("arshif/revisits", 0)
     articles = stats.get("arshif/articles_saved", 0)
     # Whether any rule or probe found an article: a run that found some but already
@@ -87,6 +89,8 @@ def run_figures(stats: dict, reason: str) -> RunFigures:
         )
     elif errors:
         status = "partial"
+        if too_large:
+            message = f"{too_large} page(s) too large: kept in the WARC, not read"
     else:
         status = "ok"
     return RunFigures(
@@ -239,9 +243,12 @@ class Progress:
             self.samples.popleft()
         then, before = self.samples[0]
         rate = (requests - before) * 60 / (now - then) if now > then else 0.0
-        errors = stats.get_value("retry/max_reached", 0) + stats.get_value(
-            "arshif/extract_errors", 0
-        )
+        errors = sum(
+            stats.get_value(key, 0)
+            for key in (
+                "retry/max_reached", "arshif/extract_errors", "arshif/too_large"
+            )
+        )  # fmt: skip
         return (
             f"{self.crawler.spider.name}: {requests} requests,"
             f" {stats.get_value('arshif/articles_saved', 0)} articles, {errors} errors,"

@@ -1,4 +1,4 @@
-"""Downloader middlewares: WARC capture and polite retries."""
+"""Downloader middlewares: WARC capture, bounded decompression and polite retries."""
 
 from __future__ import annotations
 
@@ -13,9 +13,11 @@ from weakref import WeakKeyDictionary
 import scrapy
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddleware
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
+from scrapy.utils._compression import _DecompressionMaxSizeExceeded
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.task import deferLater
 
@@ -63,6 +65,26 @@ _WRITERS: WeakKeyDictionary[Crawler, WarcFileWriter] = WeakKeyDictionary()
 
 def warc_writer(crawler: Crawler) -> WarcFileWriter | None:
     return _WRITERS.get(crawler)
+
+
+# The capture middleware of each running crawler, for components that later learn
+# what became of a response it recorded (too large to keep).
+_CAPTURES: WeakKeyDictionary[Crawler, WarcCaptureMiddleware] = WeakKeyDictionary()
+
+# What the download handler says when a body (or its Content-Length) passes DOWNLOAD_MAXSIZE.
+_MAXSIZE_MESSAGE = "larger than download max size"
+
+
+class TooLarge(IgnoreRequest):
+    """A response beyond DOWNLOAD_MAXSIZE: its wire bytes are kept, the page is not read."""
+
+
+def record_outcome(crawler: Crawler, capture_id: int | None, outcome: str, detail: str) -> None:
+    """Count a capture's outcome (too-large, deferred) and write it on its captures row."""
+    crawler.stats.inc_value(f"arshif/{outcome.replace('-', '_')}")
+    capture = _CAPTURES.get(crawler)
+    if capture is not None and capture.archive is not None and capture_id is not None:
+        capture.archive.set_capture_error(capture_id, f"{outcome}: {detail}")
 
 
 class WarcCaptureMiddleware:
@@ -122,6 +144,7 @@ class WarcCaptureMiddleware:
             await self.crawler.engine.close_spider_async(reason="warc_unavailable")
             return
         _WRITERS[self.crawler] = self.writer
+        _CAPTURES[self.crawler] = self
         # The writer's own list: it grows as files rotate, and the run recorder reads it.
         self.crawler.stats.set_value("arshif/warc_files", self.writer.files)
 
@@ -202,9 +225,18 @@ class WarcCaptureMiddleware:
     def process_exception(self, request: Request, exception: Exception) -> None:
         if self.archive is None:
             return None
+        error = f"{type(exception).__name__}: {exception}"
         if isinstance(exception, IgnoreRequest):
             # Not a failure of the site: robots.txt said no, or a filter dropped it.
             self.crawler.stats.inc_value("arshif/ignored")
+        elif _MAXSIZE_MESSAGE in str(exception):
+            # Content-Length or the bytes received passed DOWNLOAD_MAXSIZE: the download
+            # handler dropped the body, so only this row tells of the page.
+            self.crawler.stats.inc_value("arshif/too_large")
+            error = f"too-large: {exception}"
+            self.crawler.spider.logger.warning(
+                "%s: %s: too-large: %s", self.crawler.spider.name, request.url, exception
+            )
         self.archive.add_capture(
             run_id=self.crawler.stats.get_value("arshif/run_id"),
             site=self.crawler.spider.name,
@@ -213,9 +245,42 @@ class WarcCaptureMiddleware:
             method=request.method,
             status=None,
             fetched=(request.meta.get("arshif_started") or datetime.now(UTC)).isoformat(),
-            error=f"{type(exception).__name__}: {exception}",
+            error=error,
         )
         return None
+
+
+class BoundedCompressionMiddleware(HttpCompressionMiddleware):
+    """Scrapy's decompression, with a body that inflates past DOWNLOAD_MAXSIZE recorded.
+
+    Scrapy stops inflating at the cap (a gzip bomb costs memory up to the cap, not
+    its gigabytes) and drops the response as an IgnoreRequest, the answer a robots.txt
+    refusal gets: the page would vanish from a run that says ok. Here it is a
+    ``too-large`` capture, its wire bytes in the WARC (the capture middleware wrote
+    them before decompression), and an error of the run.
+    """
+
+    crawler: Crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        middleware = super().from_crawler(crawler)
+        middleware.crawler = crawler
+        return middleware
+
+    def process_response(  # type: ignore[override]
+        self, request: Request, response: Response
+    ) -> Request | Response:
+        try:
+            return super().process_response(request, response)
+        except IgnoreRequest as e:
+            if not isinstance(e.__cause__, _DecompressionMaxSizeExceeded):
+                raise
+            limit = request.meta.get("download_maxsize", self._max_size)
+            detail = f"{len(response.body)} B compressed inflates past DOWNLOAD_MAXSIZE ({limit} B)"
+            record_outcome(self.crawler, request.meta.get("arshif_capture_id"), "too-large", detail)
+            # The spider's errback logs it, naming the site and URL.
+            raise TooLarge(f"too-large: {detail}") from None
 
 
 def retry_after_seconds(value: bytes | None, now: datetime | None = None) -> float | None:

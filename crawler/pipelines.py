@@ -9,10 +9,10 @@ from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
-from archive.extract.article import extract_article
+from archive.extract.article import PageTooLarge, extract_article
 from archive.store.writer import Archive, article_row
 from crawler.items import ArticlePage
-from crawler.middlewares import warc_writer
+from crawler.middlewares import record_outcome, warc_writer
 
 
 class ExtractPipeline:
@@ -20,6 +20,7 @@ class ExtractPipeline:
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
+        self.max_size = crawler.settings.getint("ARSHIF_EXTRACT_MAX_SIZE") or None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -35,7 +36,14 @@ class ExtractPipeline:
                 content_type=item.content_type,
                 hints=item.discovery,
                 fetched=datetime.fromisoformat(item.fetched),
+                max_size=self.max_size,
             )
+        except PageTooLarge as e:
+            # The response stays in the WARC; a later reextract with a higher cap reads it.
+            record_outcome(
+                self.crawler, item.capture_id, "too-large", f"ARSHIF_EXTRACT_MAX_SIZE: {e}"
+            )
+            raise DropItem(f"{item.site}: {item.url}: too-large: {e}") from None
         except Exception as e:  # a page that breaks the extractor must not stop the crawl
             self.crawler.stats.inc_value("arshif/extract_errors")
             raise DropItem(f"{item.site}: {item.url}: extraction failed: {e!r}") from e

@@ -34,6 +34,9 @@ ARSHIF_PROBE_BUDGET = os.environ.get("ARSHIF_PROBE_BUDGET", "200")
 # (Retry-After included) a retry will honour.
 ARSHIF_RETRY_BACKOFF = 1.0
 ARSHIF_RETRY_MAX_DELAY = 120.0
+# Decoded HTML beyond this many characters is recorded too-large and never parsed:
+# trafilatura on a page of megabytes would stall every site crawled alongside.
+ARSHIF_EXTRACT_MAX_SIZE = 5_000_000
 # Seconds between the progress lines `arshif crawl` prints per site when stderr is
 # no terminal (a terminal gets a live line). 0 here: `scrapy crawl` logs to stderr
 # already; `arshif crawl` sets 60 when the log goes to a file.
@@ -55,6 +58,11 @@ RETRY_ENABLED = True
 RETRY_TIMES = 3
 RETRY_HTTP_CODES = [408, 429, 500, 502, 503, 504, 522, 524]
 DOWNLOAD_TIMEOUT = 30
+# Scrapy's 1 GB default let a gzip bomb (1.1 MB on the wire) inflate to 1.13 GB of
+# memory. The cap also bounds decompressed bodies (HttpCompressionMiddleware stops
+# inflating at it); a site's politeness.max_size may raise it.
+DOWNLOAD_MAXSIZE = 8 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
 DNS_TIMEOUT = 10
 COOKIES_ENABLED = False
 DEFAULT_REQUEST_HEADERS = {
@@ -68,6 +76,9 @@ DOWNLOADER_MIDDLEWARES = {
     # RetryMiddleware (550): sees every response as it came off the wire,
     # still compressed, redirects and errors included.
     "crawler.middlewares.WarcCaptureMiddleware": 950,
+    # Scrapy's decompression, in its place, with a bomb recorded as too-large.
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+    "crawler.middlewares.BoundedCompressionMiddleware": 590,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.BackoffRetryMiddleware": 550,
 }

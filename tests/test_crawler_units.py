@@ -366,6 +366,25 @@ def test_politeness_is_the_default():
     assert spider_class_for(site).custom_settings == {"CONCURRENT_REQUESTS_PER_DOMAIN": 1}
 
 
+def test_a_page_is_bounded_by_default():
+    from crawler.runner import project_settings
+
+    settings = project_settings(Path("data"))
+    # Scrapy's own 1 GB let a gzip bomb take a crawl past a gigabyte of memory.
+    assert 1_000_000 <= settings.getint("DOWNLOAD_MAXSIZE") <= 16 * 1024 * 1024
+    assert 0 < settings.getint("DOWNLOAD_WARNSIZE") < settings.getint("DOWNLOAD_MAXSIZE")
+    assert 0 < settings.getint("ARSHIF_EXTRACT_MAX_SIZE") <= settings.getint("DOWNLOAD_MAXSIZE")
+    middlewares = settings["DOWNLOADER_MIDDLEWARES"]
+    assert middlewares["crawler.middlewares.BoundedCompressionMiddleware"] == 590
+
+
+def test_run_figures_count_too_large_pages_as_errors():
+    stats = {"arshif/warc_responses": 5, "arshif/pages_fetched": 4, "arshif/article_links": 3}
+    figures = run_figures(stats | {"arshif/too_large": 1}, "finished")
+    assert (figures.status, figures.errors) == ("partial", 1)
+    assert "too large" in figures.message
+
+
 def test_which_known_articles_are_fetched_again(tmp_path):
     from datetime import UTC, datetime, timedelta
 

@@ -60,6 +60,14 @@ def test_user_file_overrides_a_bundled_site_field_by_field(tmp_path):
     assert site.cms == "drupal"  # the rest of the bundled entry stays
 
 
+def test_a_site_may_raise_its_response_size_cap(tmp_path):
+    path = write(tmp_path, "[sites.hafryat.politeness]\nmax_size = 32_000_000\n")
+    assert load_registry(path)["hafryat"].politeness.scrapy_settings() == {
+        "DOWNLOAD_MAXSIZE": 32_000_000,
+        "DOWNLOAD_WARNSIZE": 8_000_000,
+    }
+
+
 @pytest.mark.parametrize(
     ("entry", "field", "problem"),
     [
@@ -82,6 +90,11 @@ def test_user_file_overrides_a_bundled_site_field_by_field(tmp_path):
             'domains = ["a.example"]\narticle_urls = ["^/a/"]\npoliteness = { concurrency = 0 }',
             "politeness",
             "concurrency",
+        ),
+        (
+            'domains = ["a.example"]\narticle_urls = ["^/a/"]\npoliteness = { max_size = 1000 }',
+            "politeness",
+            "max_size",
         ),
         (
             'domains = ["a.example"]\narticle_urls = ["^/a/"]\n'

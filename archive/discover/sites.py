@@ -43,6 +43,9 @@ class Politeness:
     delay: float | None = None
     concurrency: int | None = None
     autothrottle_target: float | None = None
+    # Bytes a response may reach, decompressed (a site of big photo galleries
+    # may need more than the default, DOWNLOAD_MAXSIZE).
+    max_size: int | None = None
 
     def scrapy_settings(self) -> dict[str, Any]:
         settings: dict[str, Any] = {}
@@ -52,6 +55,10 @@ class Politeness:
             settings["CONCURRENT_REQUESTS_PER_DOMAIN"] = self.concurrency
         if self.autothrottle_target is not None:
             settings["AUTOTHROTTLE_TARGET_CONCURRENCY"] = self.autothrottle_target
+        if self.max_size is not None:
+            settings["DOWNLOAD_MAXSIZE"] = self.max_size
+            # The warning stays a quarter of the cap, as the defaults have it.
+            settings["DOWNLOAD_WARNSIZE"] = self.max_size // 4
         return settings
 
 
@@ -137,10 +144,12 @@ _FIELDS = {
     "canonical_urls": "a list of [pattern, replacement] pairs such as ['^/a/(\\d+)', '/node/\\1']",
     "probe_budget": "a whole number from 0 to 100000",
     "cleanup": "a list of XPath expressions or CSS selectors",
-    "politeness": "a table with delay, concurrency, autothrottle_target",
+    "politeness": "a table with delay, concurrency, autothrottle_target, max_size",
     "timezone": "an IANA time zone name such as 'Asia/Beirut'",
 }
-_POLITENESS_FIELDS = {"delay", "concurrency", "autothrottle_target"}
+_POLITENESS_FIELDS = {"delay", "concurrency", "autothrottle_target", "max_size"}
+# A response cap below this would refuse ordinary article pages.
+_MIN_MAX_SIZE = 100_000
 
 
 class Registry(Mapping[str, Site]):
@@ -390,10 +399,18 @@ def _politeness(value: Any, fail: Any) -> Politeness:
     target = value.get("autothrottle_target")
     if target is not None and (not isinstance(target, int | float) or not 0 < target <= 8):
         raise fail("politeness", "autothrottle_target must be a number above 0, at most 8")
+    max_size = value.get("max_size")
+    if max_size is not None and (
+        not isinstance(max_size, int) or isinstance(max_size, bool) or max_size < _MIN_MAX_SIZE
+    ):
+        raise fail(
+            "politeness", f"max_size must be a whole number of bytes, at least {_MIN_MAX_SIZE}"
+        )
     return Politeness(
         delay=float(delay) if delay is not None else None,
         concurrency=concurrency,
         autothrottle_target=float(target) if target is not None else None,
+        max_size=max_size,
     )
 
 

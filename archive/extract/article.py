@@ -45,6 +45,10 @@ _ZONE_REACH = timedelta(hours=9)  # the offsets of most of the news-publishing w
 _REPUBLISHED = timedelta(days=7)
 
 
+class PageTooLarge(ValueError):
+    """More decoded HTML than extraction is given: parsing it would stall the crawl."""
+
+
 @dataclass(frozen=True)
 class ArticleRecord:
     url: str
@@ -315,10 +319,16 @@ def extract_article(
     content_type: str | None = None,
     hints: dict[str, Any] | None = None,
     fetched: datetime | None = None,
+    max_size: int | None = None,
 ) -> ArticleRecord:
-    """Extract the article in body (the page's bytes, content-decoded) found at url."""
+    """Extract the article in body (the page's bytes, content-decoded) found at url.
+
+    Raises PageTooLarge when the decoded HTML has more than max_size characters.
+    """
     hints = hints or {}
     text_html, encoding, decode_errors = decode_counted(body, content_type)
+    if max_size is not None and len(text_html) > max_size:
+        raise PageTooLarge(f"{len(text_html)} characters of HTML, more than {max_size}")
     tree = parse_page(text_html)
     meta = read_metadata(tree, url)
     names = _site_names(meta, site)

@@ -242,6 +242,11 @@ class Archive:
             table = self.db.table("captures").insert(row)
         return int(table.last_pk)
 
+    def set_capture_error(self, capture_id: int, error: str) -> None:
+        """Say what became of a recorded response: too large to keep, or deferred."""
+        with self.db.conn:
+            self.db.table("captures").update(capture_id, {"error": error})
+
     def save_article(self, article: Mapping[str, Any], aliases: Iterable[str] = ()) -> str:
         """Store one capture of an article; returns "new", "updated" or "unchanged".
 

@@ -1,0 +1,147 @@
+"""Bounds on what one page or one site can cost a run: a gzip bomb, a page too large to
+parse, a Retry-After of a day. Crawled from a mirror made in the test, over loopback."""
+
+from __future__ import annotations
+
+import gzip
+import sqlite3
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from warcio.archiveiterator import ArchiveIterator
+
+from mirror.server import MirrorServer
+from tests.conftest import BIN, crawl_env, run
+
+pytestmark = pytest.mark.e2e
+
+BOMB_MB = 300  # inflated; about 300 KB on the wire
+CAP = 8 * 1024 * 1024  # arshif's default DOWNLOAD_MAXSIZE (Scrapy's is 1 GB)
+EXTRACT_CAP = 200_000  # ARSHIF_EXTRACT_MAX_SIZE for the crawl
+ARTICLE = (
+    "<html><head><title>{title}</title></head><body><article><h1>{title}</h1>"
+    + "<p>تسعى روسيا الى وقف القتال بين اذربيجان وارمينيا، وأعلنت وزارة الدفاع.</p>" * 30
+    + "{extra}</article></body></html>"
+)
+LISTING = (
+    "<html><body>"
+    + "".join(f'<a href="/news/{n}">خبر {n}</a>' for n in (1, 2, 3))
+    + "</body></html>"
+)
+SITES = """
+[sites.bounds]
+domains = ["www.bounds.example"]
+listings = ["/"]
+article_urls = ['^/news/\\d+$']
+
+[sites.waits]
+domains = ["www.waits.example"]
+listings = ["/"]
+article_urls = ['^/news/\\d+$']
+"""
+
+
+def write_bomb(path: Path, megabytes: int) -> None:
+    """gzip of megabytes of spaces, written a megabyte at a time (never held whole)."""
+    chunk = b" " * 1_000_000
+    with gzip.GzipFile(path, "wb", compresslevel=9, mtime=0) as out:
+        out.write(b"<html><body><p>")
+        for _ in range(megabytes):
+            out.write(chunk)
+
+
+@pytest.fixture(scope="module")
+def bounds_mirror(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    root = tmp_path_factory.mktemp("bounds-mirror")
+    robots = "User-agent: *\nAllow: /\n"
+    for host in ("www.bounds.example", "www.waits.example"):
+        site = root / host
+        (site / "news").mkdir(parents=True)
+        (site / "robots.txt").write_text(robots, encoding="utf-8")
+        (site / "index.html").write_text(LISTING, encoding="utf-8")
+        (site / "news" / "1").write_text(ARTICLE.format(title="خبر", extra=""), encoding="utf-8")
+    bounds = root / "www.bounds.example"
+    write_bomb(bounds / "bomb.gz", BOMB_MB)
+    (bounds / "news" / "3").write_text(
+        ARTICLE.format(title="خبر طويل", extra="<p>" + "ا " * EXTRACT_CAP + "</p>"),
+        encoding="utf-8",
+    )
+    (bounds / "_mirror.toml").write_text(
+        '[[route]]\nurl = "/news/2"\nfile = "bomb.gz"\n'
+        'content_type = "text/html; charset=utf-8"\nheaders = { Content-Encoding = "gzip" }\n',
+        encoding="utf-8",
+    )
+    waits = root / "www.waits.example"
+    (waits / "news" / "2").write_text(ARTICLE.format(title="ب", extra=""), encoding="utf-8")
+    (waits / "_mirror.toml").write_text(
+        '[[route]]\nurl = "/news/2"\nfile = "news/2"\nfail_first = 5\nretry_after = 100000\n',
+        encoding="utf-8",
+    )
+    sites = root / "sites.toml"
+    sites.write_text(SITES, encoding="utf-8")
+    server = MirrorServer(root)
+    yield server.start_in_thread(), sites
+    server.stop()
+
+
+# The crawl runs in a child of this small script, which then prints the child's peak
+# RSS in kB (Linux): the test process's own other children do not count.
+_PEAK_RSS = (
+    "import resource, subprocess, sys\n"
+    "code = subprocess.run(sys.argv[1:]).returncode\n"
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+    "sys.exit(code)\n"
+)
+
+
+def crawl(proxy: str, sites: Path, data: Path, key: str, *settings: str):
+    fast = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_START_DELAY=0"]
+    args = ["crawl", "--data", str(data), "--sites", str(sites), *fast, *settings, key]
+    command = [sys.executable, "-c", _PEAK_RSS, str(BIN / "arshif"), *args]
+    return run(command, crawl_env(proxy, ARSHIF_CONTACT="test@example.org"), timeout=240)
+
+
+def query(data: Path, sql: str) -> list[tuple]:
+    with sqlite3.connect(data / "archive.db") as db:
+        return db.execute(sql).fetchall()
+
+
+def test_a_gzip_bomb_is_recorded_too_large_with_its_wire_bytes_and_bounded_memory(
+    bounds_mirror, tmp_path
+):
+    proxy, sites = bounds_mirror
+    data = tmp_path / "data"
+    result = crawl(proxy, sites, data, "bounds", "-s", f"ARSHIF_EXTRACT_MAX_SIZE={EXTRACT_CAP}")
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output
+    peak_mb = int(result.stdout.split()[-1]) / 1024
+    # Inflated, the bomb alone would be 300 MB; a crawl stays well below it.
+    assert peak_mb < BOMB_MB * 0.8, peak_mb
+
+    (bomb,) = query(
+        data,
+        "SELECT status, error, content_encoding, body_length, warc_filename, warc_offset"
+        " FROM captures WHERE url = 'https://www.bounds.example/news/2'",
+    )
+    status, error, encoding, length, filename, offset = bomb
+    assert status == 200 and encoding == "gzip"
+    assert error.startswith("too-large: ") and f"DOWNLOAD_MAXSIZE ({CAP} B)" in error
+    wire = (sites.parent / "www.bounds.example" / "bomb.gz").read_bytes()
+    assert length == len(wire)
+    with (data / "warc" / filename).open("rb") as f:
+        f.seek(offset)
+        record = next(iter(ArchiveIterator(f)))
+        assert record.rec_type == "response"
+        assert record.raw_stream.read() == wire  # as received, still compressed
+
+    (big,) = query(
+        data, "SELECT status, error FROM captures WHERE url = 'https://www.bounds.example/news/3'"
+    )
+    assert big[0] == 200 and big[1].startswith("too-large: ARSHIF_EXTRACT_MAX_SIZE: ")
+    assert query(data, "SELECT url FROM articles") == [("https://www.bounds.example/news/1",)]
+    (figures,) = query(data, "SELECT status, errors, message FROM crawl_runs")
+    assert figures == ("partial", 2, "2 page(s) too large: kept in the WARC, not read"), figures
+    log = next((data / "logs").glob("crawl-*.log")).read_text(encoding="utf-8")
+    assert "bounds: https://www.bounds.example/news/2: too-large: " in log
