@@ -55,9 +55,15 @@ def run_figures(stats: dict, reason: str) -> RunFigures:
     }
     # An error is a request given up after its retries, or a page that broke
     # extraction; a 503 that succeeded on retry is not one, nor is a 404.
-    # A page too large to keep or read is one too: the run did not archive it.
-    too_large = stats.get("arshif/too_large", 0)
-    errors = stats.get("retry/max_reached", 0) + stats.get("arshif/extract_errors", 0) + too_large
+    # A page too large to keep or read is one too: the run did not archive it. So is
+    # the request a site deferred to the next run.
+    too_large, deferred = stats.get("arshif/too_large", 0), stats.get("arshif/deferred", 0)
+    errors = (
+        stats.get("retry/max_reached", 0)
+        + stats.get("arshif/extract_errors", 0)
+        + too_large
+        + deferred
+    )
     responses = stats.get("arshif/warc_responses", 0) + stats.get("arshif/revisits", 0)
     articles = stats.get("arshif/articles_saved", 0)
     # Whether any rule or probe found an article: a run that found some but already
@@ -69,7 +75,11 @@ def run_figures(stats: dict, reason: str) -> RunFigures:
         + stats.get("arshif/extract_errors", 0)
     )
     message = None
-    if reason != "finished":
+    if deferred:
+        # First: whatever else came back, most of the site is left for the next run.
+        status = "deferred"
+        message = stats.get("arshif/deferred_message") or "deferred to the next run"
+    elif reason != "finished":
         status, message = "failed", f"closed: {reason}"
     elif responses == 0:
         status = "unreachable" if error_kinds or errors else "empty"
@@ -246,7 +256,7 @@ class Progress:
         errors = sum(
             stats.get_value(key, 0)
             for key in (
-                "retry/max_reached", "arshif/extract_errors", "arshif/too_large"
+                "retry/max_reached", "arshif/extract_errors", "arshif/too_large", "arshif/deferred"
             )
         )  # fmt: skip
         return (

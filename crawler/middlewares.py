@@ -6,7 +6,7 @@ import email.utils
 import platform
 from datetime import UTC, datetime
 from importlib.metadata import version
-from typing import Self
+from typing import Any, Self
 from urllib.parse import urlsplit
 from weakref import WeakKeyDictionary
 
@@ -18,7 +18,7 @@ from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
 from scrapy.utils._compression import _DecompressionMaxSizeExceeded
-from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.defer import _schedule_coro, maybe_deferred_to_future
 from twisted.internet.task import deferLater
 
 from archive import __version__
@@ -68,7 +68,7 @@ def warc_writer(crawler: Crawler) -> WarcFileWriter | None:
 
 
 # The capture middleware of each running crawler, for components that later learn
-# what became of a response it recorded (too large to keep).
+# what became of a response it recorded (too large to keep, deferred).
 _CAPTURES: WeakKeyDictionary[Crawler, WarcCaptureMiddleware] = WeakKeyDictionary()
 
 # What the download handler says when a body (or its Content-Length) passes DOWNLOAD_MAXSIZE.
@@ -77,6 +77,10 @@ _MAXSIZE_MESSAGE = "larger than download max size"
 
 class TooLarge(IgnoreRequest):
     """A response beyond DOWNLOAD_MAXSIZE: its wire bytes are kept, the page is not read."""
+
+
+class Deferred(IgnoreRequest):
+    """A site that asked for a longer wait than a run gives it: left for the next run."""
 
 
 def record_outcome(crawler: Crawler, capture_id: int | None, outcome: str, detail: str) -> None:
@@ -303,25 +307,37 @@ class BackoffRetryMiddleware(RetryMiddleware):
     """Scrapy's retries, spaced out: Retry-After when the server sends one, else exponential.
 
     The wait is also applied to the site's download slot, so while a site asks
-    us to slow down, no other request to it goes out either.
+    us to slow down, no other request to it goes out either; each successful
+    response after that halves the slot's delay back towards the configured one,
+    so one 503 does not slow the site for the rest of the run (AutoThrottle off).
+    A Retry-After beyond ARSHIF_RETRY_AFTER_MAX defers the site to the next run.
     """
 
     def __init__(self, settings: scrapy.settings.BaseSettings) -> None:
         super().__init__(settings)
         self.backoff = settings.getfloat("ARSHIF_RETRY_BACKOFF")
         self.max_delay = settings.getfloat("ARSHIF_RETRY_MAX_DELAY")
+        self.retry_after_max = settings.getfloat("ARSHIF_RETRY_AFTER_MAX", 300.0)
+        # Slots this middleware slowed down, and the delay each had before.
+        self.slowed: dict[str, float] = {}
+        self.deferring = False
 
     async def process_response(self, request: Request, response: Response) -> Request | Response:
+        if response.status < 400:
+            self._recover_slot(request)
+            return response
         if request.meta.get("dont_retry") or response.status not in self.retry_http_codes:
             return response
+        asked = retry_after_seconds(response.headers.get(b"Retry-After"))
+        if asked is not None and asked > self.retry_after_max:
+            self._defer(request, response, asked)
         retry = self._retry(request, f"HTTP {response.status}")
         if retry is None:
             return response
         attempt = request.meta.get("retry_times", 0)
-        delay = retry_after_seconds(response.headers.get(b"Retry-After"))
-        if delay is None:
-            delay = self.backoff * (2**attempt)
-        delay = min(delay, self.max_delay)
+        # A Retry-After within the maximum is honoured whole: coming back earlier than
+        # asked is what gets a crawler blocked.
+        delay = asked if asked is not None else min(self.backoff * (2**attempt), self.max_delay)
         if delay > 0:
             self._slow_slot(request, delay)
             self.crawler.stats.inc_value("arshif/retry_wait_seconds", int(delay))
@@ -331,11 +347,48 @@ class BackoffRetryMiddleware(RetryMiddleware):
             await maybe_deferred_to_future(deferLater(reactor, delay, lambda: None))
         return retry
 
-    def _slow_slot(self, request: Request, delay: float) -> None:
+    def _defer(self, request: Request, response: Response, asked: float) -> None:
+        """Give up on the site for this run: waiting would hold the whole run, and
+        coming back sooner than asked is impolite. The next run fetches it again."""
+        detail = (
+            f"HTTP {response.status} with Retry-After {asked:.0f} s, more than"
+            f" ARSHIF_RETRY_AFTER_MAX ({self.retry_after_max:.0f} s)"
+        )
+        record_outcome(self.crawler, request.meta.get("arshif_capture_id"), "deferred", detail)
+        stats = self.crawler.stats
+        if not stats.get_value("arshif/deferred_message"):
+            stats.set_value(
+                "arshif/deferred_message", f"deferred to the next run: {request.url}: {detail}"
+            )
+        if not self.deferring and self.crawler.engine is not None:
+            self.deferring = True
+            # Not awaited: closing waits for the downloads in progress, this one included.
+            _schedule_coro(self.crawler.engine.close_spider_async(reason="arshif_deferred"))
+        raise Deferred(f"deferred: {detail}")
+
+    def _slot(self, request: Request) -> tuple[str, Any] | None:
         downloader = self.crawler.engine.downloader if self.crawler.engine else None
         if downloader is None:
-            return
+            return None
         key = request.meta.get("download_slot") or downloader.get_slot_key(request)
         slot = downloader.slots.get(key)
-        if slot is not None and slot.delay < delay:
+        return (key, slot) if slot is not None else None
+
+    def _slow_slot(self, request: Request, delay: float) -> None:
+        if (found := self._slot(request)) is None:
+            return
+        key, slot = found
+        if slot.delay < delay:
+            self.slowed.setdefault(key, slot.delay)
             slot.delay = delay
+
+    def _recover_slot(self, request: Request) -> None:
+        if not self.slowed or (found := self._slot(request)) is None:
+            return
+        key, slot = found
+        if key not in self.slowed:
+            return
+        base = self.slowed[key]
+        slot.delay = max(base, slot.delay / 2)
+        if slot.delay <= base:
+            del self.slowed[key]

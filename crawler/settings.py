@@ -30,10 +30,13 @@ ARSHIF_RECHECK_HOURS = 48
 # per site and run on generic sites and sites without article rules, and
 # classified by what the page declares (0: never). A site's probe_budget wins.
 ARSHIF_PROBE_BUDGET = os.environ.get("ARSHIF_PROBE_BUDGET", "200")
-# Back-off between retries: base * 2**attempt seconds, and the longest wait
-# (Retry-After included) a retry will honour.
+# Back-off between retries: base * 2**attempt seconds, at most ARSHIF_RETRY_MAX_DELAY.
 ARSHIF_RETRY_BACKOFF = 1.0
 ARSHIF_RETRY_MAX_DELAY = 120.0
+# The longest Retry-After honoured. A site that asks for more is deferred: the
+# rest of it waits for the next run instead of holding this one (Retry-After:
+# 100000 once held a run for ten minutes).
+ARSHIF_RETRY_AFTER_MAX = 300.0
 # Decoded HTML beyond this many characters is recorded too-large and never parsed:
 # trafilatura on a page of megabytes would stall every site crawled alongside.
 ARSHIF_EXTRACT_MAX_SIZE = 5_000_000

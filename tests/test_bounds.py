@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import sqlite3
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -145,3 +146,21 @@ def test_a_gzip_bomb_is_recorded_too_large_with_its_wire_bytes_and_bounded_memor
     assert figures == ("partial", 2, "2 page(s) too large: kept in the WARC, not read"), figures
     log = next((data / "logs").glob("crawl-*.log")).read_text(encoding="utf-8")
     assert "bounds: https://www.bounds.example/news/2: too-large: " in log
+
+
+def test_a_huge_retry_after_defers_the_site_to_the_next_run(bounds_mirror, tmp_path):
+    proxy, sites = bounds_mirror
+    data = tmp_path / "data"
+    started = time.monotonic()
+    result = crawl(proxy, sites, data, "waits", "-s", "ARSHIF_RETRY_AFTER_MAX=60")
+    assert time.monotonic() - started < 60  # not the 100000 s asked, nor retries' waits
+    assert "Traceback" not in result.stdout + result.stderr
+    rows = query(
+        data, "SELECT status, error FROM captures WHERE url = 'https://www.waits.example/news/2'"
+    )
+    assert len(rows) == 1, rows  # not retried this run
+    assert rows[0][0] == 503 and rows[0][1].startswith("deferred: HTTP 503 with Retry-After 100000")
+    ((status, errors, message),) = query(data, "SELECT status, errors, message FROM crawl_runs")
+    assert status == "deferred" and errors >= 1
+    assert "https://www.waits.example/news/2" in message and "ARSHIF_RETRY_AFTER_MAX" in message
+    assert "deferred" in result.stdout

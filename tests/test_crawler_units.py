@@ -10,7 +10,7 @@ from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
-from scrapy import Request
+from scrapy import Request, Spider
 from scrapy.exceptions import NotConfigured, UsageError
 from scrapy.http import HtmlResponse, Response, XmlResponse
 from scrapy.settings import Settings
@@ -374,8 +374,82 @@ def test_a_page_is_bounded_by_default():
     assert 1_000_000 <= settings.getint("DOWNLOAD_MAXSIZE") <= 16 * 1024 * 1024
     assert 0 < settings.getint("DOWNLOAD_WARNSIZE") < settings.getint("DOWNLOAD_MAXSIZE")
     assert 0 < settings.getint("ARSHIF_EXTRACT_MAX_SIZE") <= settings.getint("DOWNLOAD_MAXSIZE")
+    assert settings.getfloat("ARSHIF_RETRY_AFTER_MAX") == 300
     middlewares = settings["DOWNLOADER_MIDDLEWARES"]
     assert middlewares["crawler.middlewares.BoundedCompressionMiddleware"] == 590
+
+
+class _Slot:
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+
+
+def _retry_middleware(**settings):
+    from types import SimpleNamespace
+
+    from crawler.middlewares import BackoffRetryMiddleware
+
+    crawler = get_crawler(settings_dict={"ARSHIF_RETRY_BACKOFF": 0, **settings})
+    crawler.stats.open_spider()
+    middleware = BackoffRetryMiddleware.from_crawler(crawler)
+    slot = _Slot(1.0)
+    downloader = SimpleNamespace(slots={"a.example": slot}, get_slot_key=lambda r: "a.example")
+    crawler.engine = SimpleNamespace(downloader=downloader)
+    crawler.spider = Spider.from_crawler(crawler, "a")
+    return middleware, slot
+
+
+def test_one_503_slows_the_site_only_until_responses_succeed_again():
+    import asyncio
+
+    middleware, slot = _retry_middleware()
+    request = Request("https://a.example/x")
+    busy = Response(request.url, status=503, headers={"Retry-After": "0"}, request=request)
+    middleware._slow_slot(request, 40.0)  # what a Retry-After: 40 does before its wait
+    assert slot.delay == 40.0
+    ok = Response(request.url, status=200, request=request)
+    delays = []
+    for _ in range(7):
+        assert asyncio.run(middleware.process_response(request, ok)) is ok
+        delays.append(slot.delay)
+    assert delays == [20.0, 10.0, 5.0, 2.5, 1.25, 1.0, 1.0]  # halved back to the configured 1 s
+    assert middleware.slowed == {}
+    retry = asyncio.run(middleware.process_response(request, busy))
+    assert isinstance(retry, Request) and slot.delay == 1.0  # Retry-After: 0 slows nothing
+
+
+def test_a_retry_after_beyond_the_maximum_is_not_retried_but_deferred():
+    import asyncio
+
+    from crawler.middlewares import Deferred
+
+    middleware, slot = _retry_middleware(ARSHIF_RETRY_AFTER_MAX=300)
+    closed = []
+
+    async def close_spider_async(reason):
+        closed.append(reason)
+
+    middleware.crawler.engine.close_spider_async = close_spider_async
+    request = Request("https://a.example/x")
+    busy = Response(request.url, status=503, headers={"Retry-After": "100000"}, request=request)
+
+    async def respond():
+        with pytest.raises(
+            Deferred, match=r"Retry-After 100000 s, more than ARSHIF_RETRY_AFTER_MAX"
+        ):
+            await middleware.process_response(request, busy)
+        await asyncio.sleep(0)  # the scheduled close runs
+
+    asyncio.run(respond())
+    assert closed == ["arshif_deferred"] and slot.delay == 1.0
+    stats = middleware.crawler.stats
+    assert stats.get_value("arshif/deferred") == 1 and not stats.get_value("retry/count")
+    figures = run_figures(
+        {"arshif/warc_responses": 3, "arshif/pages_fetched": 2, **stats.get_stats()},
+        "arshif_deferred",
+    )
+    assert figures.status == "deferred" and figures.errors == 1
+    assert figures.message.startswith("deferred to the next run: https://a.example/x: HTTP 503")
 
 
 def test_run_figures_count_too_large_pages_as_errors():

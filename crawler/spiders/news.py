@@ -29,6 +29,7 @@ from archive.extract.article import iso_date
 from archive.store.writer import Archive
 from archive.urls import canonicalize
 from crawler.items import ArticlePage
+from crawler.middlewares import Deferred
 from crawler.spiders.probing import PROBE_BUDGET, ProbingMixin
 
 # Discovery documents first, so article requests are known early.
@@ -363,6 +364,8 @@ class NewsSpider(ProbingMixin, Spider):
         return out
 
     def on_error(self, failure: Failure) -> None:
+        if failure.check(Deferred) and self.crawler.stats.get_value("arshif/deferred", 0) > 1:
+            return  # the first deferral said so: one line for the site, not one per request
         request = getattr(failure, "request", None)
         url = request.url if request is not None else "?"
         self.logger.warning("%s: %s: %s", self.name, url, failure.getErrorMessage())
