@@ -164,3 +164,19 @@ def test_a_huge_retry_after_defers_the_site_to_the_next_run(bounds_mirror, tmp_p
     assert status == "deferred" and errors >= 1
     assert "https://www.waits.example/news/2" in message and "ARSHIF_RETRY_AFTER_MAX" in message
     assert "deferred" in result.stdout
+
+
+def test_the_dashboard_names_too_large_and_deferred_captures():
+    from archive.browse.views import OUTCOMES_SQL
+
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE TABLE captures (site TEXT, status INTEGER, error TEXT)")
+    db.executemany(
+        "INSERT INTO captures VALUES (?, ?, ?)",
+        [("a", 200, "too-large: 300 B compressed inflates past DOWNLOAD_MAXSIZE (9 B)"),
+         ("a", 503, "deferred: HTTP 503 with Retry-After 100000 s"), ("a", 200, None)],
+    )  # fmt: skip
+    assert sorted(db.execute(OUTCOMES_SQL).fetchall()) == [
+        ("a", "deferred", 1),
+        ("a", "too-large", 1),
+    ]

@@ -99,13 +99,16 @@ async def page(datasette: Any, request: Any) -> Response:
 
 # Captures that are not errors of the crawl, named for what they are: robots.txt
 # said no (Scrapy reports it as an IgnoreRequest), or the site answered with an
-# HTTP error status (a 503 the retry got past, a 404 a listing linked to).
+# HTTP error status (a 503 the retry got past, a 404 a listing linked to). A
+# response kept but not read (too-large, deferred) is named so, not by its 200.
 _REFUSED = "refused by robots.txt"
 OUTCOMES_SQL = f"""
 SELECT site,
   CASE
     WHEN error LIKE '%robots.txt%' THEN '{_REFUSED}'
     WHEN error LIKE 'IgnoreRequest%' THEN 'skipped by a filter'
+    WHEN error LIKE 'too-large:%' THEN 'too-large'
+    WHEN error LIKE 'deferred:%' THEN 'deferred'
     WHEN status IS NOT NULL THEN 'HTTP ' || status
     ELSE substr(error, 1, instr(error || ':', ':') - 1)
   END AS problem,
