@@ -100,7 +100,7 @@ def run_figures(stats: dict, reason: str) -> RunFigures:
     elif errors:
         status = "partial"
         if too_large:
-            message = f"{too_large} page(s) too large: kept in the WARC, not read"
+            message = f"{too_large} page(s) too large, not read (see captures)"
     else:
         status = "ok"
     return RunFigures(

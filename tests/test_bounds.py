@@ -37,6 +37,12 @@ domains = ["www.bounds.example"]
 listings = ["/"]
 article_urls = ['^/news/\\d+$']
 
+[sites.big]
+domains = ["www.big.example"]
+listings = ["/"]
+article_urls = ['^/news/\\d+$']
+politeness = { max_size = 100_000 }
+
 [sites.waits]
 domains = ["www.waits.example"]
 listings = ["/"]
@@ -57,7 +63,7 @@ def write_bomb(path: Path, megabytes: int) -> None:
 def bounds_mirror(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     root = tmp_path_factory.mktemp("bounds-mirror")
     robots = "User-agent: *\nAllow: /\n"
-    for host in ("www.bounds.example", "www.waits.example"):
+    for host in ("www.bounds.example", "www.waits.example", "www.big.example"):
         site = root / host
         (site / "news").mkdir(parents=True)
         (site / "robots.txt").write_text(robots, encoding="utf-8")
@@ -74,6 +80,8 @@ def bounds_mirror(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
         'content_type = "text/html; charset=utf-8"\nheaders = { Content-Encoding = "gzip" }\n',
         encoding="utf-8",
     )
+    big = root / "www.big.example" / "news" / "2"
+    big.write_text(ARTICLE.format(title="كبير", extra="<p>" + "ب " * 60_000 + "</p>"), "utf-8")
     waits = root / "www.waits.example"
     (waits / "news" / "2").write_text(ARTICLE.format(title="ب", extra=""), encoding="utf-8")
     (waits / "_mirror.toml").write_text(
@@ -143,7 +151,7 @@ def test_a_gzip_bomb_is_recorded_too_large_with_its_wire_bytes_and_bounded_memor
     assert big[0] == 200 and big[1].startswith("too-large: ARSHIF_EXTRACT_MAX_SIZE: ")
     assert query(data, "SELECT url FROM articles") == [("https://www.bounds.example/news/1",)]
     (figures,) = query(data, "SELECT status, errors, message FROM crawl_runs")
-    assert figures == ("partial", 2, "2 page(s) too large: kept in the WARC, not read"), figures
+    assert figures == ("partial", 2, "2 page(s) too large, not read (see captures)"), figures
     log = next((data / "logs").glob("crawl-*.log")).read_text(encoding="utf-8")
     assert "bounds: https://www.bounds.example/news/2: too-large: " in log
 
@@ -180,3 +188,19 @@ def test_the_dashboard_names_too_large_and_deferred_captures():
         ("a", "deferred", 1),
         ("a", "too-large", 1),
     ]
+
+
+def test_a_site_cap_refuses_a_plain_page_beyond_it_as_too_large(bounds_mirror, tmp_path):
+    # Uncompressed, Content-Length says it all: Scrapy drops the download at once, so
+    # only the captures row tells of the page (no WARC record: no body was read).
+    proxy, sites = bounds_mirror
+    data = tmp_path / "data"
+    result = crawl(proxy, sites, data, "big")
+    assert "Traceback" not in result.stdout + result.stderr
+    (row,) = query(
+        data, "SELECT status, error FROM captures WHERE url = 'https://www.big.example/news/2'"
+    )
+    assert row[0] is None and row[1].startswith("too-large: ") and "(100000)" in row[1]
+    assert query(data, "SELECT url FROM articles") == [("https://www.big.example/news/1",)]
+    (figures,) = query(data, "SELECT status, errors, message FROM crawl_runs")
+    assert figures[:2] == ("partial", 1), figures
