@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -250,7 +251,9 @@ class Archive:
         (the earlier ones stay in article_versions with their WARC pointers); one
         that says the same only marks the article checked. Re-reading a capture
         already stored (re-extraction) updates that version in place. The search
-        index, aliases and near-duplicate group follow in the same transaction.
+        index, aliases and near-duplicate group follow in the same transaction:
+        a process killed half-way leaves none of them, so the next run stores
+        the article afresh instead of tripping over half of it.
         """
         row = dict(article)
         if isinstance(row.get("discovery"), dict):
@@ -258,7 +261,7 @@ class Archive:
         if "published" in row:
             row["published_month"] = (row["published"] or "")[:7] or None
         url = row["url"]
-        with self.db.conn:
+        with self._transaction():
             article_id = self.article_id(url, aliases)
             if article_id is None:
                 row |= {"versions": 1, "last_checked": row["fetched"]}
@@ -277,6 +280,32 @@ class Archive:
                 self._index(article_id)
                 self._fingerprint(article_id)
         return outcome
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One explicit transaction: everything inside commits together or not at all.
+
+        Not ``with self.db.conn:``: in legacy isolation mode it opens no transaction,
+        so sqlite-utils committed each statement on its own. Inside an explicit one,
+        sqlite-utils (4.x) nests its writes in savepoints, but a ``with conn:`` (or
+        ``conn.commit()``) would still commit it half-way: the check below turns such
+        a mistake into an error instead of a silently half-written article.
+        IMMEDIATE takes the write lock up front, so a concurrent writer waits at
+        BEGIN (busy_timeout) rather than failing half-way through.
+        """
+        conn = self.db.conn
+        if conn.in_transaction:
+            raise RuntimeError("a transaction is already open: this one would not be atomic")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            if not conn.in_transaction:
+                raise RuntimeError("the transaction was committed before its end")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
 
     def _merge(self, article_id: int, current: dict[str, Any], row: dict[str, Any]) -> str:
         row.pop("url", None)  # an article keeps the URL it was first archived under
@@ -328,7 +357,10 @@ class Archive:
             ).fetchone()
             if found:
                 return int(found[0])
-        return None
+        # An archive written before saves were one transaction may hold an article row
+        # whose aliases never made it: find it by its URL rather than insert it twice.
+        found = self.db.execute("SELECT id FROM articles WHERE url = ?", [url]).fetchone()
+        return int(found[0]) if found else None
 
     def add_alias(self, url: str, alias: str) -> bool:
         """Record alias as one more URL of the article stored under url (or any of its
