@@ -1,9 +1,11 @@
-"""Nothing lost, nothing hidden: one article is one transaction."""
+"""Nothing lost, nothing hidden: one article is one transaction, and a killed crawl's
+run row is closed as interrupted."""
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -13,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from archive.store import db as schema
 from archive.store.verify import check_database
 from archive.store.writer import Archive
 from tests.test_store import SITE, _capture
@@ -154,3 +157,73 @@ def test_a_crawl_killed_while_saving_leaves_a_whole_archive(tmp_path):
         ).fetchone()[0]
         assert whole == conn.execute("SELECT count(*) FROM articles").fetchone()[0] > 0
         conn.close()
+
+
+def _dead_pid() -> int:
+    done = subprocess.Popen([sys.executable, "-c", "pass"])
+    done.wait()
+    return done.pid
+
+
+def test_a_run_left_running_by_a_killed_process_is_closed_as_interrupted(tmp_path):
+    archive = Archive.open(tmp_path / "data")
+    archive.register_site(SITE)
+    runs = archive.db.table("crawl_runs")
+    host = socket.gethostname()
+    started = "2026-01-01T00:00:00+00:00"
+    dead = runs.insert(
+        {
+            "site": "hafryat",
+            "started": started,
+            "status": "running",
+            "pid": _dead_pid(),
+            "host": host,
+        }
+    ).last_pk
+    unknown = runs.insert({"site": "hafryat", "started": started, "status": "running"}).last_pk
+    alive = runs.insert(
+        {
+            "site": "hafryat",
+            "started": started,
+            "status": "running",
+            "pid": os.getpid(),
+            "host": host,
+        }
+    ).last_pk
+    elsewhere = runs.insert(
+        {"site": "hafryat", "started": started, "status": "running", "pid": 1, "host": host + "-x"}
+    ).last_pk
+    done = runs.insert({"site": "hafryat", "started": started, "status": "ok"}).last_pk
+    new = archive.start_run(SITE)
+    status = {r["id"]: r["status"] for r in runs.rows}
+    assert status == {
+        dead: "interrupted",
+        unknown: "interrupted",
+        alive: "running",
+        elsewhere: "running",
+        done: "ok",
+        new: "running",
+    }
+    assert archive.run(new)["pid"] == os.getpid() and archive.run(new)["host"] == host
+    interrupted = archive.run(dead)
+    assert interrupted["finished"] and "ended before the run finished" in interrupted["message"]
+
+
+def test_an_archive_from_before_run_pids_gets_its_running_rows_closed(tmp_path):
+    path = tmp_path / "data" / "archive.db"
+    path.parent.mkdir()
+    old = schema.connect(path)  # migrate as far as version 6, then stop
+    old.close()
+    conn = sqlite3.connect(path)
+    conn.execute("ALTER TABLE crawl_runs DROP COLUMN pid")
+    conn.execute("ALTER TABLE crawl_runs DROP COLUMN host")
+    conn.execute("PRAGMA user_version = 6")
+    conn.execute("INSERT INTO sites VALUES ('hafryat', 'h', 'drupal', 'ar', '[]', 'x')")
+    conn.execute(
+        "INSERT INTO crawl_runs (site, started, status) VALUES ('hafryat', '2026', 'running')"
+    )
+    conn.commit()
+    conn.close()
+    archive = Archive.open(tmp_path / "data")
+    archive.start_run(SITE)
+    assert archive.run(1)["status"] == "interrupted"

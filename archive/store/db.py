@@ -228,6 +228,13 @@ def _m006_fts_for_stock_tools(db: sqlite_utils.Database) -> None:
     db.execute("DROP TABLE articles_fts_m005")
 
 
+def _m007_run_process(db: sqlite_utils.Database) -> None:
+    # Which process runs a crawl: a row left 'running' by a killed process can then be
+    # told from one still at work, and closed as 'interrupted' by the next run.
+    db.execute("ALTER TABLE crawl_runs ADD COLUMN pid INTEGER")
+    db.execute("ALTER TABLE crawl_runs ADD COLUMN host TEXT")
+
+
 MIGRATIONS: list[Migration] = [
     _m001_initial,
     _m002_article_metadata,
@@ -235,6 +242,7 @@ MIGRATIONS: list[Migration] = [
     _m004_versions,
     _m005_page_kinds,
     _m006_fts_for_stock_tools,
+    _m007_run_process,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -50,6 +51,19 @@ def check_data_dir(path: str | Path) -> Path:
         if not os.access(folder, os.W_OK | os.X_OK):
             raise DataDirError(f"data directory {folder}: not writable")
     return path
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process with this pid exists on this host."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    return True
 
 
 @dataclass(frozen=True)
@@ -178,11 +192,43 @@ class Archive:
 
     def start_run(self, site: Site) -> int:
         self.register_site(site)
-        with self.db.conn:
+        self.close_interrupted_runs()
+        with self._transaction():
             table = self.db.table("crawl_runs").insert(
-                {"site": site.key, "started": utcnow(), "status": "running"}
+                {
+                    "site": site.key,
+                    "started": utcnow(),
+                    "status": "running",
+                    "pid": os.getpid(),
+                    "host": socket.gethostname(),
+                }
             )
         return int(table.last_pk)
+
+    def close_interrupted_runs(self) -> list[int]:
+        """Mark as interrupted every run still ``running`` whose process is gone.
+
+        A killed crawl never reaches finish_run; left alone its row would say
+        ``running`` for ever. A run of this host whose pid is not alive, or one
+        recorded before runs kept their pid, is over. A run of another host (an
+        archive on shared storage) cannot be checked from here and is left.
+        """
+        host = socket.gethostname()
+        closed = []
+        with self._transaction():
+            for run_id, pid, run_host in self.db.execute(
+                "SELECT id, pid, host FROM crawl_runs WHERE status = 'running'"
+            ).fetchall():
+                if pid is not None and (run_host != host or _alive(pid)):
+                    continue
+                who = f"process {pid} on {run_host}" if pid is not None else "its process"
+                self.db.execute(
+                    "UPDATE crawl_runs SET status = 'interrupted', finished = ?, message = ?"
+                    " WHERE id = ?",
+                    [utcnow(), f"{who} ended before the run finished", run_id],
+                )
+                closed.append(run_id)
+        return closed
 
     def finish_run(self, run_id: int, figures: RunFigures) -> None:
         row: dict[str, Any] = asdict(figures)
