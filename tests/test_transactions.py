@@ -1,5 +1,5 @@
-"""Nothing lost, nothing hidden: one article is one transaction, and a killed crawl's
-run row is closed as interrupted."""
+"""Nothing lost, nothing hidden: one article is one transaction, a killed crawl's run
+row is closed as interrupted, and a run that hit errors does not say ok."""
 
 from __future__ import annotations
 
@@ -14,10 +14,13 @@ import time
 from pathlib import Path
 
 import pytest
+from scrapy import signals
+from scrapy.utils.test import get_crawler
 
 from archive.store import db as schema
 from archive.store.verify import check_database
 from archive.store.writer import Archive
+from crawler.extensions import RunRecorder, run_figures
 from tests.test_store import SITE, _capture
 
 TABLES = ("articles", "article_versions", "article_aliases", "articles_fts", "fingerprint_bands")
@@ -227,3 +230,19 @@ def test_an_archive_from_before_run_pids_gets_its_running_rows_closed(tmp_path):
     archive = Archive.open(tmp_path / "data")
     archive.start_run(SITE)
     assert archive.run(1)["status"] == "interrupted"
+
+
+def test_a_run_whose_saves_failed_is_not_ok(tmp_path):
+    found = {"arshif/warc_responses": 5, "arshif/pages_fetched": 4, "arshif/article_links": 3}
+    assert run_figures(found, "finished").status == "ok"
+    assert run_figures(found | {"arshif/item_errors": 1}, "finished").status == "partial"
+    assert run_figures(found | {"arshif/spider_errors": 1}, "finished").errors == 1
+    logged = run_figures(found | {"log_count/ERROR": 2}, "finished")
+    assert logged.status == "partial" and "2 error(s) logged" in logged.message
+    # The recorder counts a pipeline's failure (Scrapy's item_error signal).
+    crawler = get_crawler(settings_dict={"ARSHIF_DATA_DIR": str(tmp_path)})
+    recorder = RunRecorder.from_crawler(crawler)  # signals hold only a weak reference
+    crawler.signals.send_catch_log(
+        signals.item_error, item={}, response=None, spider=None, failure=None
+    )
+    assert crawler.stats.get_value("arshif/item_errors") == 1 and recorder.run_id is None
