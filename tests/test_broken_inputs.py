@@ -165,3 +165,59 @@ def test_serve_opens_read_only_media_immutable(runner, read_only_media, monkeypa
     result = runner.invoke(cli, ["serve", "--data", str(read_only_media), "--port", "0"])
     assert result.exit_code == 0, result.output
     assert seen and "-i" in seen[0] and str(db) in seen[0]
+
+
+def test_a_sites_file_that_is_not_utf8_is_one_line(runner, tmp_path):
+    for name, content in {
+        "latin1.toml": '[sites.x]\nname = "caf\xe9"\n'.encode("latin-1"),
+        "utf16.toml": "[sites.x]\n".encode("utf-16"),
+        "random.toml": b"\x00\xff" + os.urandom(2000),
+    }.items():
+        path = tmp_path / name
+        path.write_bytes(content)
+        for args in (["sites", "list"], ["crawl", "--data", str(tmp_path / "d"), "x"]):
+            line = error_line(runner.invoke(cli, [*args, "--sites", str(path)]))
+            assert str(path) in line and "not UTF-8" in line, line
+
+
+def test_extract_bounds_its_input(runner, tmp_path, monkeypatch):
+    monkeypatch.setattr("archive.cli.MAX_EXTRACT_BYTES", 2**20, raising=False)
+    big = tmp_path / "big.txt"
+    big.write_bytes(b"word " * (2**20 // 4))  # over the bound, and no tag in it
+    result = runner.invoke(cli, ["extract", str(big), "--url", "https://x.example/a"])
+    assert result.exit_code == 2 and str(big) in error_line(result) and "MB" in result.output
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"\x89PNG\r\n\x1a\n" + os.urandom(512), b"%PDF-1.7\n" + os.urandom(512), os.urandom(4096)],
+    ids=["png", "pdf", "random"],
+)
+def test_extract_refuses_binary_data_in_one_line(runner, tmp_path, content):
+    if b"\x00" not in content[:8192] and not content.startswith((b"\x89PNG", b"%PDF")):
+        content += b"\x00"
+    path = tmp_path / "file.bin"
+    path.write_bytes(content)
+    result = runner.invoke(cli, ["extract", str(path), "--url", "https://x.example/a"])
+    assert result.exit_code == 2
+    line = error_line(result)
+    assert str(path) in line and "binary data, not HTML or text" in line
+
+
+def test_extract_still_reads_utf16_html(runner, tmp_path):
+    path = tmp_path / "page.html"
+    path.write_bytes("<html><body><p>نص</p></body></html>".encode("utf-16"))
+    result = runner.invoke(cli, ["extract", str(path), "--url", "https://x.example/a"])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(
+    "query", ["خبر " * 40, "أذربيجان" * 80], ids=["too-many-words", "too-long"]
+)
+def test_an_over_long_query_is_one_line_and_exit_2(runner, tmp_path, query):
+    data = tmp_path / "data"
+    _archive(data)
+    result = runner.invoke(cli, ["search", query, "--data", str(data)])
+    assert result.exit_code == 2
+    line = error_line(result)
+    assert "the query" in line and "at most" in line

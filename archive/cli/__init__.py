@@ -208,6 +208,21 @@ def _registry(sites_files: tuple[Path, ...], data_dir: Path | None = None) -> Re
         raise click.ClickException(str(e)) from None
 
 
+# News pages are well under a few MB; trafilatura on 100 MB of text takes minutes and
+# gigabytes, so a file that large is a mistake, said at once.
+MAX_EXTRACT_BYTES = 20 * 2**20
+# Formats a page is not: a PDF or a gzip file may hold no NUL in its first bytes.
+_BINARY_MAGIC = (b"%PDF-", b"\x1f\x8b", b"PK\x03\x04", b"\x89PNG", b"\xff\xd8\xff", b"GIF8")
+
+
+def _binary(body: bytes) -> bool:
+    """Whether body is no text at all: a known binary format, or NUL bytes in its
+    first 8 KB as no HTML or text has (unless UTF-16, which starts with its BOM)."""
+    if body.startswith(_BINARY_MAGIC):
+        return True
+    return b"\x00" in body[:8192] and not body.startswith((b"\xff\xfe", b"\xfe\xff"))
+
+
 @cli.command()
 @click.argument("file", type=click.File("rb"))
 @click.option("--url", required=True, help="The URL the page was fetched from.")
@@ -249,7 +264,15 @@ def extract(
             raise click.ClickException(str(e)) from None
     else:
         site = registry.site_for_url(url)
-    record = extract_article(file.read(), canonicalize(url), site, content_type=content_type)
+    body = file.read(MAX_EXTRACT_BYTES + 1)
+    name = "standard input" if file.name == "<stdin>" else file.name
+    if len(body) > MAX_EXTRACT_BYTES:
+        raise BadUsage(
+            f"{name}: over {MAX_EXTRACT_BYTES // 2**20} MB, not a web page arshif extracts"
+        )
+    if _binary(body):
+        raise BadUsage(f"{name}: binary data, not HTML or text")
+    record = extract_article(body, canonicalize(url), site, content_type=content_type)
     click.echo(json.dumps(record.as_dict(), ensure_ascii=False, indent=2))
 
 
@@ -340,9 +363,13 @@ def search(
       arshif search أذربيجان
       arshif search '"قره باغ"' --site hafryat --since 2020-10-01 --json
     """
-    from archive.store.search import MARK
+    from archive.store.search import MARK, QueryTooLong, check_query
     from archive.store.search import search as run_search
 
+    try:
+        check_query(query)
+    except QueryTooLong as e:
+        raise BadUsage(str(e)) from None
     db = _archive_path(data_dir)
     _check_date(since, "--since")
     if as_json:
