@@ -81,6 +81,26 @@ def test_a_failure_inside_a_new_version_keeps_the_previous_one_whole(monkeypatch
     assert list(check_database(archive.db.conn)) == []
 
 
+def test_a_reindex_that_fails_half_way_leaves_the_old_index_whole(monkeypatch):
+    archive = Archive.in_memory()
+    archive.register_site(SITE)
+    for n in range(1, 4):
+        archive.save_article(_capture(n, url=f"https://hafryat.com/node/{n}", text=f"خبر {n}"))
+    index = Archive._index
+    calls = []
+
+    def fail_on_the_second(self: Archive, article_id: int) -> None:
+        calls.append(article_id)
+        if len(calls) == 2:
+            _boom()
+        index(self, article_id)
+
+    monkeypatch.setattr(Archive, "_index", fail_on_the_second)
+    with pytest.raises(sqlite3.OperationalError):
+        archive.reindex()
+    assert archive.db.execute("SELECT count(*) FROM articles_fts").fetchone()[0] == 3
+
+
 def test_a_commit_inside_the_transaction_is_an_error_not_a_half_save():
     archive = Archive.in_memory()
     with pytest.raises(RuntimeError, match="committed before its end"), archive._transaction():

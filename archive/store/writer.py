@@ -530,8 +530,9 @@ class Archive:
         )
 
     def reindex(self) -> int:
-        """Rebuild the whole full-text index (after a change to the normalisation)."""
-        with self.db.conn:
+        """Rebuild the whole full-text index (after a change to the normalisation), in
+        one transaction: interrupted, it leaves the old index whole, not half of one."""
+        with self._transaction():
             self.db.execute("DELETE FROM articles_fts")
             ids = [r[0] for r in self.db.execute("SELECT id FROM articles")]
             for article_id in ids:
