@@ -10,9 +10,10 @@ from pathlib import Path
 import click
 
 from archive.capture.lock import LOCKED_EXIT, CrawlLock, CrawlLocked
-from archive.cli import data_option, sites_files_with_env, sites_option
+from archive.cli import BadUsage, data_option, sites_files_with_env, sites_option
 from archive.discover.sites import SiteConfigError, record_sites_files
-from archive.store.writer import DataDirError, check_data_dir
+from archive.store.db import ArchiveSchemaError, check_file
+from archive.store.writer import DB_NAME, DataDirError, check_data_dir
 from crawler.runner import SiteResult, run_crawls, select_sites
 
 # The demo crawls arshif's own mirror on loopback: no delay is owed to it.
@@ -44,8 +45,12 @@ def _crawl(
         raise click.ClickException(str(e)) from None
     try:
         check_data_dir(data_dir)
+        if (data_dir / DB_NAME).exists():  # a file that is no archive: say so before starting
+            check_file(data_dir / DB_NAME, allow_empty=True)
     except DataDirError as e:
         raise click.ClickException(str(e)) from None
+    except ArchiveSchemaError as e:
+        raise BadUsage(str(e)) from None
     record_sites_files(data_dir, sites_files)
     if warn_contact:
         # Once, as the crawl starts (a usage error stays one line): a site operator
@@ -83,6 +88,8 @@ def _crawl(
             )
     except DataDirError as e:
         raise click.ClickException(str(e)) from None
+    except ArchiveSchemaError as e:  # archive.db is something else: never crawl over it
+        raise BadUsage(str(e)) from None
     except CrawlLocked as e:
         click.echo(f"arshif: {e}", err=True)
         sys.exit(LOCKED_EXIT)

@@ -43,6 +43,24 @@ def _discovered(stats: dict) -> str:
     )
 
 
+def error_count(stats: dict) -> int:
+    """A request given up after its retries, a page that broke extraction, an item the
+    archive failed to store, a spider callback that raised, a page too large to keep or
+    read, a request deferred to the next run; a 503 that succeeded on retry is not one,
+    nor is a 404."""
+    return sum(
+        stats.get(key, 0)
+        for key in (
+            "retry/max_reached",
+            "arshif/extract_errors",
+            "arshif/item_errors",
+            "arshif/spider_errors",
+            "arshif/too_large",
+            "arshif/deferred",
+        )
+    )
+
+
 def run_figures(stats: dict, reason: str) -> RunFigures:
     """Summarise Scrapy's stats of one spider run into the archive's run figures."""
     by_status = {
@@ -53,17 +71,8 @@ def run_figures(stats: dict, reason: str) -> RunFigures:
         for k, v in stats.items()
         if k.startswith(_EXCEPTION_PREFIX) and not k.endswith("IgnoreRequest")
     }
-    # An error is a request given up after its retries, or a page that broke
-    # extraction; a 503 that succeeded on retry is not one, nor is a 404.
-    # A page too large to keep or read is one too: the run did not archive it. So is
-    # the request a site deferred to the next run.
     too_large, deferred = stats.get("arshif/too_large", 0), stats.get("arshif/deferred", 0)
-    errors = (
-        stats.get("retry/max_reached", 0)
-        + stats.get("arshif/extract_errors", 0)
-        + too_large
-        + deferred
-    )
+    errors = error_count(stats)
     responses = stats.get("arshif/warc_responses", 0) + stats.get("arshif/revisits", 0)
     articles = stats.get("arshif/articles_saved", 0)
     # Whether any rule or probe found an article: a run that found some but already
@@ -101,6 +110,11 @@ def run_figures(stats: dict, reason: str) -> RunFigures:
         status = "partial"
         if too_large:
             message = f"{too_large} page(s) too large, not read (see captures)"
+    elif stats.get("log_count/ERROR", 0):
+        # Something failed that no counter above knows of (Scrapy logged it): the
+        # run may have lost pages, so it must not say ok.
+        status = "partial"
+        message = f"{stats['log_count/ERROR']} error(s) logged, see the crawl log"
     else:
         status = "ok"
     return RunFigures(
@@ -141,7 +155,17 @@ class RunRecorder:
         recorder = cls(crawler)
         crawler.signals.connect(recorder.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(recorder.spider_closed, signal=signals.spider_closed)
+        # A pipeline that raised (say, the archive refused a save) or a callback that
+        # raised lost a page: counted, so the run cannot say ok.
+        crawler.signals.connect(recorder.item_error, signal=signals.item_error)
+        crawler.signals.connect(recorder.spider_error, signal=signals.spider_error)
         return recorder
+
+    def item_error(self, *args: Any, **kwargs: Any) -> None:
+        self.crawler.stats.inc_value("arshif/item_errors")
+
+    def spider_error(self, *args: Any, **kwargs: Any) -> None:
+        self.crawler.stats.inc_value("arshif/spider_errors")
 
     def spider_opened(self, spider: Spider) -> None:
         self.archive = Archive.open(self.crawler.settings.get("ARSHIF_DATA_DIR"))
@@ -253,12 +277,7 @@ class Progress:
             self.samples.popleft()
         then, before = self.samples[0]
         rate = (requests - before) * 60 / (now - then) if now > then else 0.0
-        errors = sum(
-            stats.get_value(key, 0)
-            for key in (
-                "retry/max_reached", "arshif/extract_errors", "arshif/too_large", "arshif/deferred"
-            )
-        )  # fmt: skip
+        errors = error_count(stats.get_stats())
         return (
             f"{self.crawler.spider.name}: {requests} requests,"
             f" {stats.get_value('arshif/articles_saved', 0)} articles, {errors} errors,"

@@ -28,7 +28,7 @@ from archive.discover.sites import (
     load_registry,
     recorded_sites_files,
 )
-from archive.store.db import readonly_uri
+from archive.store.db import ArchiveSchemaError, open_read_only, writable_dir
 from archive.store.writer import DB_NAME
 from archive.urls import canonicalize, display_url
 
@@ -64,18 +64,29 @@ data_option = click.option(
 )
 
 
-def _archive_path(data_dir: Path) -> Path:
-    """The archive database in data_dir, or one line telling the user how to make one."""
-    db = data_dir / DB_NAME
-    if not db.is_file():
-        raise click.ClickException(f"no archive at {db}: run `arshif demo` or `arshif crawl` first")
-    return db
-
-
 class BadUsage(click.ClickException):
     """A usage error in one line: click's own UsageError adds the usage and a hint."""
 
     exit_code = 2
+
+
+def _archive_path(data_dir: Path) -> Path:
+    """The archive database in data_dir, checked to be one (it opens, read-only, and
+    holds arshif's tables), or one line telling the user what is wrong with it."""
+    db = data_dir / DB_NAME
+    if not db.exists() and not db.is_symlink():
+        raise click.ClickException(f"no archive at {db}: run `arshif demo` or `arshif crawl` first")
+    _open_archive(db).close()
+    return db
+
+
+def _open_archive(db: Path) -> sqlite3.Connection:
+    """A read-only connection to the archive db (also on read-only media), or exit 2 with
+    one line: random bytes, a text file, a truncated or empty file, a directory."""
+    try:
+        return open_read_only(db)
+    except (ArchiveSchemaError, OSError) as e:
+        raise BadUsage(str(e)) from None
 
 
 def _check_date(value: str | None, option: str) -> None:
@@ -156,9 +167,12 @@ def serve(data_dir: Path, port: int) -> None:
     _check_port_free(port)
     from datasette import cli as datasette_cli
 
-    # Not -i (immutable): that would ignore the WAL and miss a crawl in progress.
-    # Datasette reads a mutable database through mode=ro connections.
-    args = ["serve", str(db), "--host", "127.0.0.1", "--port", str(port)]
+    # Not -i (immutable) where it can be helped: that would ignore the WAL and miss a
+    # crawl in progress. Datasette reads a mutable database through mode=ro
+    # connections, which on read-only media cannot create the WAL's -shm file.
+    read_only_media = not writable_dir(db) and not Path(f"{db}-shm").exists()
+    args = ["serve", *(["-i"] if read_only_media else []), str(db)]
+    args += ["--host", "127.0.0.1", "--port", str(port)]
     # Long cells (article text, discovery JSON) cut short in table views: rows stay
     # one glance tall; the row page shows everything.
     args += ["--setting", "truncate_cells_html", str(TRUNCATE_CELLS)]
@@ -192,6 +206,21 @@ def _registry(sites_files: tuple[Path, ...], data_dir: Path | None = None) -> Re
         return load_registry(sites_files_with_env(sites_files, data_dir))
     except SiteConfigError as e:
         raise click.ClickException(str(e)) from None
+
+
+# News pages are well under a few MB; trafilatura on 100 MB of text takes minutes and
+# gigabytes, so a file that large is a mistake, said at once.
+MAX_EXTRACT_BYTES = 20 * 2**20
+# Formats a page is not: a PDF or a gzip file may hold no NUL in its first bytes.
+_BINARY_MAGIC = (b"%PDF-", b"\x1f\x8b", b"PK\x03\x04", b"\x89PNG", b"\xff\xd8\xff", b"GIF8")
+
+
+def _binary(body: bytes) -> bool:
+    """Whether body is no text at all: a known binary format, or NUL bytes in its
+    first 8 KB as no HTML or text has (unless UTF-16, which starts with its BOM)."""
+    if body.startswith(_BINARY_MAGIC):
+        return True
+    return b"\x00" in body[:8192] and not body.startswith((b"\xff\xfe", b"\xfe\xff"))
 
 
 @cli.command()
@@ -235,7 +264,15 @@ def extract(
             raise click.ClickException(str(e)) from None
     else:
         site = registry.site_for_url(url)
-    record = extract_article(file.read(), canonicalize(url), site, content_type=content_type)
+    body = file.read(MAX_EXTRACT_BYTES + 1)
+    name = "standard input" if file.name == "<stdin>" else file.name
+    if len(body) > MAX_EXTRACT_BYTES:
+        raise BadUsage(
+            f"{name}: over {MAX_EXTRACT_BYTES // 2**20} MB, not a web page arshif extracts"
+        )
+    if _binary(body):
+        raise BadUsage(f"{name}: binary data, not HTML or text")
+    record = extract_article(body, canonicalize(url), site, content_type=content_type)
     click.echo(json.dumps(record.as_dict(), ensure_ascii=False, indent=2))
 
 
@@ -259,6 +296,8 @@ def reextract(
     from archive.store.reextract import reextract as run
     from archive.store.reextract import warc_files
 
+    if (data_dir / DB_NAME).exists():  # none is fine: it is rebuilt from the WARC files
+        _open_archive(data_dir / DB_NAME).close()
     registry = _registry(sites_files, data_dir)
     if site_key:
         try:
@@ -324,9 +363,13 @@ def search(
       arshif search أذربيجان
       arshif search '"قره باغ"' --site hafryat --since 2020-10-01 --json
     """
-    from archive.store.search import MARK
+    from archive.store.search import MARK, QueryTooLong, check_query
     from archive.store.search import search as run_search
 
+    try:
+        check_query(query)
+    except QueryTooLong as e:
+        raise BadUsage(str(e)) from None
     db = _archive_path(data_dir)
     _check_date(since, "--since")
     if as_json:
@@ -335,7 +378,7 @@ def search(
         mark = tuple(click.style("\0", bold=True, fg="yellow").split("\0"))
     else:
         mark = PLAIN_MARK
-    conn = sqlite3.connect(readonly_uri(db), uri=True)
+    conn = _open_archive(db)
     try:
         _check_site(conn, site_key)
         hits = run_search(conn, query, site=site_key, since=since, limit=limit, mark=mark)
@@ -416,7 +459,7 @@ def stats(data_dir: Path, runs: int, site_key: str | None, as_json: bool) -> Non
       arshif stats --data /srv/arshif --runs 10
       arshif stats --site hafryat --json
     """
-    db = sqlite3.connect(readonly_uri(_archive_path(data_dir)), uri=True)
+    db = _open_archive(_archive_path(data_dir))
     db.row_factory = sqlite3.Row
     try:
         _check_site(db, site_key)
@@ -464,6 +507,7 @@ def verify(data_dir: Path) -> None:
     """
     from archive.store.verify import verify as run
 
+    _archive_path(data_dir)
     files = list((data_dir / "warc").glob("*.warc.gz"))
     with click.progressbar(length=len(files), label="reading WARC files", file=sys.stderr) as bar:
         problems = run(data_dir, on_step=lambda _: bar.update(1))
@@ -512,7 +556,7 @@ def export(
     """
     from archive.store.export import export as run
 
-    db = sqlite3.connect(readonly_uri(_archive_path(data_dir)), uri=True)
+    db = _open_archive(_archive_path(data_dir))
     try:
         _check_site(db, site_key)
     finally:

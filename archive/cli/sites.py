@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import click
 
-from archive.cli import _archive_path, _registry, data_option, sites_option
+from archive.cli import _archive_path, _open_archive, _registry, data_option, sites_option
 from archive.discover.sites import SiteConfigError
 from archive.discover.suggest import as_toml, classified_urls
 from archive.discover.suggest import suggest as generalise
-from archive.store.db import readonly_uri
 
 
 class UnknownSite(click.ClickException):
@@ -70,7 +68,7 @@ def suggest(site_key: str, data_dir: Path, sites_files: tuple[Path, ...]) -> Non
     except SiteConfigError as e:
         raise UnknownSite(str(e)) from None
     db_path = _archive_path(data_dir)
-    db = sqlite3.connect(readonly_uri(db_path), uri=True)
+    db = _open_archive(db_path)
     try:
         tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
         if "page_kinds" not in tables:

@@ -225,6 +225,11 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise SiteConfigError(f"sites file {path}: cannot read: {e.strerror}") from None
     except tomllib.TOMLDecodeError as e:
         raise SiteConfigError(f"sites file {path}: not valid TOML: {e}") from None
+    except UnicodeDecodeError as e:  # TOML is UTF-8; tomllib lets the decoder's error out
+        raise SiteConfigError(
+            f"sites file {path}: not UTF-8 text (byte 0x{e.object[e.start]:02x}"
+            f" at offset {e.start}), so not TOML"
+        ) from None
 
 
 def _tables(data: dict[str, Any], name: str, path: Path) -> dict[str, dict[str, Any]]:

@@ -8,6 +8,8 @@ the previous version intact.
 
 from __future__ import annotations
 
+import logging
+import os
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +17,7 @@ from pathlib import Path
 import sqlite_utils
 
 Migration = Callable[[sqlite_utils.Database], None]
+logger = logging.getLogger(__name__)
 
 
 def _m001_initial(db: sqlite_utils.Database) -> None:
@@ -228,6 +231,13 @@ def _m006_fts_for_stock_tools(db: sqlite_utils.Database) -> None:
     db.execute("DROP TABLE articles_fts_m005")
 
 
+def _m007_run_process(db: sqlite_utils.Database) -> None:
+    # Which process runs a crawl: a row left 'running' by a killed process can then be
+    # told from one still at work, and closed as 'interrupted' by the next run.
+    db.execute("ALTER TABLE crawl_runs ADD COLUMN pid INTEGER")
+    db.execute("ALTER TABLE crawl_runs ADD COLUMN host TEXT")
+
+
 MIGRATIONS: list[Migration] = [
     _m001_initial,
     _m002_article_metadata,
@@ -235,6 +245,7 @@ MIGRATIONS: list[Migration] = [
     _m004_versions,
     _m005_page_kinds,
     _m006_fts_for_stock_tools,
+    _m007_run_process,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -257,13 +268,97 @@ def migrate(db: sqlite_utils.Database) -> int:
     return SCHEMA_VERSION - current
 
 
-def readonly_uri(path: str | Path) -> str:
+def readonly_uri(path: str | Path, *, immutable: bool = False) -> str:
     """The SQLite URI opening path read-only (``sqlite3.connect(..., uri=True)``).
 
     Percent-encoded: written as ``file:{path}?mode=ro``, a ``#`` or ``?`` in a folder's
     name would end the path there, and SQLite would create an empty file at what is left.
+    immutable: for read-only media, where SQLite cannot create the WAL's -shm file.
     """
-    return Path(path).resolve().as_uri() + "?mode=ro"
+    return Path(path).resolve().as_uri() + "?mode=ro" + ("&immutable=1" if immutable else "")
+
+
+class NotAnArchiveError(ArchiveSchemaError):
+    """archive.db is missing its content: not SQLite, truncated, empty, a directory."""
+
+
+_SQLITE_HEADER = b"SQLite format 3\x00"
+_HEADER_SIZE = 100
+
+
+def check_file(path: str | Path, *, allow_empty: bool = False) -> None:
+    """Raise NotAnArchiveError, in one line naming path, unless path looks like a whole
+    SQLite database. allow_empty: a zero-byte file is taken as a database not yet
+    written (only the crawl, which creates archives, may say so)."""
+    path = Path(path)
+    if path.is_dir():
+        raise NotAnArchiveError(f"{path}: a directory, not an archive database")
+    size = path.stat().st_size
+    if size == 0:
+        if allow_empty:
+            return
+        raise NotAnArchiveError(f"{path}: an empty file (0 bytes), not an archive")
+    with path.open("rb") as f:
+        header = f.read(_HEADER_SIZE)
+    if not header.startswith(_SQLITE_HEADER):
+        raise NotAnArchiveError(f"{path}: not an arshif archive (not an SQLite database)")
+    if len(header) < _HEADER_SIZE:
+        raise NotAnArchiveError(f"{path}: truncated ({size} bytes), not a whole archive")
+    if Path(f"{path}-wal").exists():
+        # A checkpoint may be growing the file right now: sizes prove nothing then.
+        return
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    pages_valid = header[24:28] == header[92:96]  # the header's page count is current
+    if size % page_size or (pages_valid and pages * page_size > size):
+        raise NotAnArchiveError(
+            f"{path}: truncated ({size} bytes, {pages * page_size} expected), not a whole archive"
+        )
+
+
+def writable_dir(path: Path) -> bool:
+    """Whether SQLite can create the WAL's side files next to the database."""
+    return os.access(path.parent, os.W_OK | os.X_OK)
+
+
+def open_read_only(path: str | Path) -> sqlite3.Connection:
+    """Open the archive at path read-only, also on read-only media, or raise
+    NotAnArchiveError in one line when it is not a readable arshif archive.
+
+    A WAL database opened mode=ro needs its -shm file, which SQLite cannot create
+    in a read-only directory: there, unless the -shm is already there, the archive
+    is opened immutable, which reads the main file and ignores the -wal (on a copy
+    of a cleanly closed archive the -wal is gone or empty).
+    """
+    path = Path(path)
+    check_file(path)
+    immutable = not writable_dir(path) and not Path(f"{path}-shm").exists()
+    wal = Path(f"{path}-wal")
+    if immutable and wal.exists() and wal.stat().st_size > 0:
+        # Not hidden: what the last crawl wrote after its last checkpoint is not shown.
+        logger.warning(
+            "arshif: warning: %s cannot be read on read-only media without its -shm file:"
+            " showing the archive as of its last checkpoint",
+            wal,
+        )
+    conn = sqlite3.connect(readonly_uri(path, immutable=immutable), uri=True)
+    try:
+        names = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.DatabaseError as e:
+        conn.close()
+        raise NotAnArchiveError(f"{path}: damaged, not a readable archive ({e})") from None
+    if not {"articles", "crawl_runs"} <= names:
+        conn.close()
+        raise NotAnArchiveError(f"{path}: an SQLite database, but not an arshif archive")
+    if version > SCHEMA_VERSION:
+        conn.close()
+        raise ArchiveSchemaError(
+            f"{path}: archive schema version {version} is newer than this arshif knows"
+            f" ({SCHEMA_VERSION})"
+        )
+    return conn
 
 
 def connect(path: str | Path, *, read_only: bool = False) -> sqlite_utils.Database:
@@ -271,11 +366,16 @@ def connect(path: str | Path, *, read_only: bool = False) -> sqlite_utils.Databa
     if str(path) == ":memory:":
         db = sqlite_utils.Database(memory=True)
     elif read_only:
-        conn = sqlite3.connect(readonly_uri(path), uri=True)
-        return sqlite_utils.Database(conn)
+        return sqlite_utils.Database(open_read_only(path))
     else:
+        if Path(path).exists():  # a new archive is made here; a file that is none is refused
+            check_file(path, allow_empty=True)
         db = sqlite_utils.Database(sqlite3.connect(str(path), timeout=30))
-        db.enable_wal()
+        try:
+            db.enable_wal()
+        except sqlite3.DatabaseError as e:
+            db.close()
+            raise NotAnArchiveError(f"{path}: damaged, not a readable archive ({e})") from None
     db.execute("PRAGMA foreign_keys = ON")
     db.execute("PRAGMA busy_timeout = 30000")
     migrate(db)

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from archive.store.db import readonly_uri
+from archive.store.db import open_read_only
 from archive.store.writer import DB_NAME
 
 FORMATS = ("jsonl", "csv", "parquet")
@@ -40,7 +40,7 @@ def rows(
         params += [len(until), until]
     sql = f"SELECT {', '.join(COLUMNS)} FROM articles"
     sql += (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY published, id"
-    db = sqlite3.connect(readonly_uri(data_dir / DB_NAME), uri=True)
+    db = open_read_only(data_dir / DB_NAME)
     db.row_factory = sqlite3.Row
     try:
         for row in db.execute(sql, params):

@@ -28,6 +28,27 @@ from archive.normalize import query_variants, stem, tokens
 MARK = ("<mark>", "</mark>")
 _QUOTED = re.compile(r'"([^"]*)"|(\S+)')
 TITLE_WEIGHT = 4.0
+# A query is what a person types: each word becomes an OR of its spellings, so a
+# pasted article would make an FTS5 expression of thousands of terms that takes
+# seconds to minutes. Bounds well above any real query.
+MAX_QUERY_CHARS = 500
+MAX_QUERY_WORDS = 32
+
+
+class QueryTooLong(ValueError):
+    """A query over the bounds above; the message is one line for the user."""
+
+
+def check_query(query: str) -> None:
+    if len(query) > MAX_QUERY_CHARS:
+        raise QueryTooLong(
+            f"the query is {len(query)} characters long; at most {MAX_QUERY_CHARS} are searched"
+        )
+    words = len(tokens(query))
+    if words > MAX_QUERY_WORDS:
+        raise QueryTooLong(f"the query has {words} words; at most {MAX_QUERY_WORDS} are searched")
+
+
 WINDOW = 1000
 
 
@@ -128,6 +149,7 @@ def search(
     window: int = WINDOW,
     mark: tuple[str, str] = MARK,
 ) -> Sequence[Hit]:
+    check_query(query)
     match, marks = parse_query(query)
     if match is None:
         return []

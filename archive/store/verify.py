@@ -17,7 +17,7 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
 from archive.capture.warc import payload_digest
-from archive.store.db import readonly_uri
+from archive.store.db import ArchiveSchemaError, open_read_only
 from archive.store.writer import DB_NAME, WARC_DIR
 
 
@@ -123,7 +123,10 @@ def verify(data_dir: str | Path, on_step: Callable[[str], None] | None = None) -
     if not db_path.is_file():
         return [f"no archive database at {db_path}"]
     problems: list[str] = []
-    db = sqlite3.connect(readonly_uri(db_path), uri=True)
+    try:
+        db = open_read_only(db_path)
+    except ArchiveSchemaError as e:  # not an archive at all: nothing further to check
+        return [str(e)]
     try:
         problems += check_database(db)
         problems += check_versions(db, data_dir / WARC_DIR)

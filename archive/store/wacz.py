@@ -13,9 +13,9 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import sqlite3
 import zipfile
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +23,7 @@ from pathlib import Path
 from cdxj_indexer.main import write_cdx_index
 
 from archive import __version__
-from archive.store.db import readonly_uri
+from archive.store.db import open_read_only
 from archive.store.reextract import warc_files
 from archive.store.writer import DB_NAME, WARC_DIR
 
@@ -48,7 +48,7 @@ def _sha256(path: Path) -> str:
 
 
 def _pages(data_dir: Path, site: str | None) -> list[dict[str, str]]:
-    with sqlite3.connect(readonly_uri(data_dir / DB_NAME), uri=True) as db:
+    with closing(open_read_only(data_dir / DB_NAME)) as db:
         sql = "SELECT fetched_url, fetched, title FROM articles"
         rows = db.execute(
             sql + (" WHERE site = ?" if site else "") + " ORDER BY id", [site] if site else []

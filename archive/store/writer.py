@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping
+import socket
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,6 +51,19 @@ def check_data_dir(path: str | Path) -> Path:
         if not os.access(folder, os.W_OK | os.X_OK):
             raise DataDirError(f"data directory {folder}: not writable")
     return path
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process with this pid exists on this host."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    return True
 
 
 @dataclass(frozen=True)
@@ -177,11 +192,43 @@ class Archive:
 
     def start_run(self, site: Site) -> int:
         self.register_site(site)
-        with self.db.conn:
+        self.close_interrupted_runs()
+        with self._transaction():
             table = self.db.table("crawl_runs").insert(
-                {"site": site.key, "started": utcnow(), "status": "running"}
+                {
+                    "site": site.key,
+                    "started": utcnow(),
+                    "status": "running",
+                    "pid": os.getpid(),
+                    "host": socket.gethostname(),
+                }
             )
         return int(table.last_pk)
+
+    def close_interrupted_runs(self) -> list[int]:
+        """Mark as interrupted every run still ``running`` whose process is gone.
+
+        A killed crawl never reaches finish_run; left alone its row would say
+        ``running`` for ever. A run of this host whose pid is not alive, or one
+        recorded before runs kept their pid, is over. A run of another host (an
+        archive on shared storage) cannot be checked from here and is left.
+        """
+        host = socket.gethostname()
+        closed = []
+        with self._transaction():
+            for run_id, pid, run_host in self.db.execute(
+                "SELECT id, pid, host FROM crawl_runs WHERE status = 'running'"
+            ).fetchall():
+                if pid is not None and (run_host != host or _alive(pid)):
+                    continue
+                who = f"process {pid} on {run_host}" if pid is not None else "its process"
+                self.db.execute(
+                    "UPDATE crawl_runs SET status = 'interrupted', finished = ?, message = ?"
+                    " WHERE id = ?",
+                    [utcnow(), f"{who} ended before the run finished", run_id],
+                )
+                closed.append(run_id)
+        return closed
 
     def finish_run(self, run_id: int, figures: RunFigures) -> None:
         row: dict[str, Any] = asdict(figures)
@@ -255,7 +302,9 @@ class Archive:
         (the earlier ones stay in article_versions with their WARC pointers); one
         that says the same only marks the article checked. Re-reading a capture
         already stored (re-extraction) updates that version in place. The search
-        index, aliases and near-duplicate group follow in the same transaction.
+        index, aliases and near-duplicate group follow in the same transaction:
+        a process killed half-way leaves none of them, so the next run stores
+        the article afresh instead of tripping over half of it.
         """
         row = dict(article)
         if isinstance(row.get("discovery"), dict):
@@ -263,7 +312,7 @@ class Archive:
         if "published" in row:
             row["published_month"] = (row["published"] or "")[:7] or None
         url = row["url"]
-        with self.db.conn:
+        with self._transaction():
             article_id = self.article_id(url, aliases)
             if article_id is None:
                 row |= {"versions": 1, "last_checked": row["fetched"]}
@@ -282,6 +331,32 @@ class Archive:
                 self._index(article_id)
                 self._fingerprint(article_id)
         return outcome
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One explicit transaction: everything inside commits together or not at all.
+
+        Not ``with self.db.conn:``: in legacy isolation mode it opens no transaction,
+        so sqlite-utils committed each statement on its own. Inside an explicit one,
+        sqlite-utils (4.x) nests its writes in savepoints, but a ``with conn:`` (or
+        ``conn.commit()``) would still commit it half-way: the check below turns such
+        a mistake into an error instead of a silently half-written article.
+        IMMEDIATE takes the write lock up front, so a concurrent writer waits at
+        BEGIN (busy_timeout) rather than failing half-way through.
+        """
+        conn = self.db.conn
+        if conn.in_transaction:
+            raise RuntimeError("a transaction is already open: this one would not be atomic")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            if not conn.in_transaction:
+                raise RuntimeError("the transaction was committed before its end")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
 
     def _merge(self, article_id: int, current: dict[str, Any], row: dict[str, Any]) -> str:
         row.pop("url", None)  # an article keeps the URL it was first archived under
@@ -333,7 +408,10 @@ class Archive:
             ).fetchone()
             if found:
                 return int(found[0])
-        return None
+        # An archive written before saves were one transaction may hold an article row
+        # whose aliases never made it: find it by its URL rather than insert it twice.
+        found = self.db.execute("SELECT id FROM articles WHERE url = ?", [url]).fetchone()
+        return int(found[0]) if found else None
 
     def add_alias(self, url: str, alias: str) -> bool:
         """Record alias as one more URL of the article stored under url (or any of its
@@ -457,8 +535,9 @@ class Archive:
         )
 
     def reindex(self) -> int:
-        """Rebuild the whole full-text index (after a change to the normalisation)."""
-        with self.db.conn:
+        """Rebuild the whole full-text index (after a change to the normalisation), in
+        one transaction: interrupted, it leaves the old index whole, not half of one."""
+        with self._transaction():
             self.db.execute("DELETE FROM articles_fts")
             ids = [r[0] for r in self.db.execute("SELECT id FROM articles")]
             for article_id in ids:
