@@ -8,11 +8,19 @@ Policy; the original-page route answers a bad WARC pointer with a 404.
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import hashlib
 import logging
+import re
+import shutil
 import sqlite3
+from pathlib import Path
 
 import pytest
+from datasette.app import Datasette
 
+from archive.browse.views import SANDBOX
 from archive.discover.feeds import parse_html_links, parse_xml, robots_sitemaps
 from archive.discover.sites import load_registry
 from archive.extract.article import extract_article
@@ -115,3 +123,89 @@ def test_the_crawled_javascript_canonical_page_is_stored_without_it(browse_archi
         ).fetchone()[0]
     assert row == (PAGE_URL, None, None)
     assert bad == 0
+
+
+# -- Datasette: the policy, links ------------------------------------------------
+
+
+def get(ds: Datasette, path: str):
+    return asyncio.run(ds.client.get(path))
+
+
+@pytest.fixture(scope="module")
+def ds(browse_archive):
+    return Datasette([str(browse_archive / "archive.db")])
+
+
+def _script_sources(policy: str) -> list[str]:
+    directive = next(d for d in policy.split(";") if d.strip().startswith("script-src"))
+    return directive.split()[1:]
+
+
+def _inline_hash(body: str) -> str:
+    digest = hashlib.sha256(body.encode()).digest()
+    return f"'sha256-{base64.b64encode(digest).decode()}'"
+
+
+def test_every_page_sends_a_policy_that_runs_only_known_scripts(ds, browse_archive):
+    with sqlite3.connect(browse_archive / "archive.db") as db:
+        (article_id,) = db.execute(
+            "SELECT id FROM articles WHERE title LIKE '%<script>%'"
+        ).fetchone()
+    pages = ["/", "/archive", "/archive?sql=select+1", "/archive/articles",
+             f"/archive/articles/{article_id}", "/archive/search?q=بوتين",
+             "/archive/articles?_search=بوتين", "/-/arshif/dashboard"]  # fmt: skip
+    for path in pages:
+        response = get(ds, path)
+        assert response.status_code == 200, path
+        policy = response.headers["content-security-policy"]
+        sources = _script_sources(policy)
+        assert "'unsafe-inline'" not in sources and "'unsafe-eval'" not in sources, path
+        assert "object-src 'none'" in policy and "base-uri 'none'" in policy
+        # Every inline script Datasette itself put on the page is allowed by its hash...
+        for m in re.finditer(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", response.text, re.S):
+            assert _inline_hash(m[1]) in sources, (path, m[1][:80])
+        # ...and the hostile page's script, were it ever rendered as markup, is not.
+        assert _inline_hash('alert("arshif")') not in sources
+    for path in [
+        f"/-/arshif/original/archive/{article_id}",
+        f"/-/arshif/page/archive/{article_id}",
+    ]:
+        policy = get(ds, path).headers["content-security-policy"]
+        assert "script-src" not in policy and "default-src 'none'" in policy, path
+    assert (
+        get(ds, f"/-/arshif/original/archive/{article_id}").headers["content-security-policy"]
+        == SANDBOX
+    )
+
+
+@pytest.fixture()
+def tampered(browse_archive: Path, tmp_path: Path) -> tuple[Path, int, int, int]:
+    """A copy of the archive's database (the WARCs linked) and one article to spoil:
+    (data dir, article id, its WARC record's offset, the WARC's size)."""
+    shutil.copy(browse_archive / "archive.db", tmp_path / "archive.db")
+    (tmp_path / "warc").symlink_to(browse_archive / "warc")
+    with sqlite3.connect(tmp_path / "archive.db") as db:
+        article_id, filename, offset = db.execute(
+            "SELECT id, warc_filename, warc_offset FROM articles WHERE title LIKE '%<script>%'"
+        ).fetchone()
+    return tmp_path, article_id, offset, (browse_archive / "warc" / filename).stat().st_size
+
+
+def test_a_javascript_url_in_a_url_column_is_no_link(tampered):
+    data, article_id, _, _ = tampered
+    with sqlite3.connect(data / "archive.db") as db:
+        db.execute(
+            "UPDATE articles SET url = ?, canonical_url = ?, fetched_url = ?, image = ?"
+            " WHERE id = ?",
+            [JS_CANONICAL, JS_CANONICAL, "javascript:alert(2)", "javascript:alert(3)", article_id],
+        )
+    ds = Datasette([str(data / "archive.db")])
+    for path in [f"/archive/articles/{article_id}", f"/archive/articles?id={article_id}",
+                 "/archive/search?q=بوتين", f"/-/arshif/page/archive/{article_id}",
+                 f"/archive/articles/{article_id}.json"]:  # fmt: skip
+        response = get(ds, path)
+        assert response.status_code == 200, path
+        assert not re.search(r"""href=["']?\s*javascript""", response.text, re.I), path
+    # The value is still shown, as text: nothing is hidden from the reader.
+    assert "alert(1)" in get(ds, f"/archive/articles?id={article_id}").text
