@@ -209,3 +209,23 @@ def test_a_javascript_url_in_a_url_column_is_no_link(tampered):
         assert not re.search(r"""href=["']?\s*javascript""", response.text, re.I), path
     # The value is still shown, as text: nothing is hidden from the reader.
     assert "alert(1)" in get(ds, f"/archive/articles?id={article_id}").text
+
+
+@pytest.mark.parametrize("kind", ["past the end", "inside a record", "negative", "not a number"])
+def test_a_bad_offset_is_a_404_with_one_log_line(tampered, kind, caplog):
+    data, article_id, offset, size = tampered
+    bad = {"past the end": size + 10, "inside a record": offset + 200, "negative": -5,
+           "not a number": "12abc"}[kind]  # fmt: skip
+    with sqlite3.connect(data / "archive.db") as db:
+        db.execute("UPDATE articles SET warc_offset = ? WHERE id = ?", [bad, article_id])
+    ds = Datasette([str(data / "archive.db")])
+    with caplog.at_level(logging.WARNING):
+        response = get(ds, f"/-/arshif/original/archive/{article_id}")
+    assert response.status_code == 404, kind
+    lines = [r for r in caplog.records if r.name.startswith("archive")]
+    assert len(lines) == 1, [r.getMessage() for r in caplog.records]
+    assert f"/-/arshif/original/archive/{article_id}" in lines[0].getMessage()
+    assert str(bad) in lines[0].getMessage() and lines[0].exc_info is None
+    assert "Traceback" not in caplog.text and "Traceback" not in response.text
+    # The banner page around it still answers: it reads no record.
+    assert get(ds, f"/-/arshif/page/archive/{article_id}").status_code == 200
