@@ -228,6 +228,19 @@ def _m006_fts_for_stock_tools(db: sqlite_utils.Database) -> None:
     db.execute("DROP TABLE articles_fts_m005")
 
 
+def _m007_lost_records(db: sqlite_utils.Database) -> None:
+    # Versions whose WARC record a repair found gone (cut off, file missing). A table of
+    # its own: the version rows stay as they were, and stock tools see them unchanged.
+    db.execute(
+        """
+        CREATE TABLE lost_records (
+            version_id INTEGER PRIMARY KEY REFERENCES article_versions(id),
+            flagged TEXT NOT NULL,          -- ISO 8601, UTC: when the repair found it gone
+            problem TEXT NOT NULL           -- what verify said, naming file and offset
+        )"""
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _m001_initial,
     _m002_article_metadata,
@@ -235,6 +248,7 @@ MIGRATIONS: list[Migration] = [
     _m004_versions,
     _m005_page_kinds,
     _m006_fts_for_stock_tools,
+    _m007_lost_records,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
