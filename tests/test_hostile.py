@@ -123,6 +123,10 @@ def test_the_crawled_javascript_canonical_page_is_stored_without_it(browse_archi
         ).fetchone()[0]
     assert row == (PAGE_URL, None, None)
     assert bad == 0
+    # The crawl's log says so once, naming the page and the value.
+    log = "".join(p.read_text(encoding="utf-8") for p in (browse_archive / "logs").glob("*.log"))
+    dropped = [line for line in log.splitlines() if "dropped canonical" in line]
+    assert len(dropped) == 1 and PAGE_URL in dropped[0] and JS_CANONICAL in dropped[0]
 
 
 # -- Datasette: the policy, links ------------------------------------------------
