@@ -80,6 +80,10 @@ def test_repair_moves_a_torn_tail_aside_and_flags_the_rows_in_it(data):
     assert all("record lost" in line and filename in line for line in still)
     others = [line for line in again.output.splitlines() if not line.startswith("flagged")]
     assert not any(filename in line for line in others), again.output
+    # A second repair finds nothing left to do.
+    second = verify(data, "--repair")
+    assert second.exit_code == 0 and "flagged (row kept)" not in second.output
+    assert "moved" not in second.output and len(list((data / "warc").glob("*.torn-*"))) == 1
 
 
 def record_offsets_of(content: bytes) -> list[int]:

@@ -72,9 +72,10 @@ def repair_warc_files(warc_dir: Path, now: datetime) -> list[str]:
 
 def flag_lost_records(db: sqlite3.Connection, warc_dir: Path, now: datetime) -> list[str]:
     actions = []
+    known = {vid for (vid,) in db.execute("SELECT version_id FROM lost_records")}
     for version_id, problem, gone in list(version_problems(db, warc_dir)):
-        if not gone:
-            continue  # the record is there but differs: verify keeps reporting it
+        if not gone or version_id in known:
+            continue  # already flagged, or there but different (verify reports that)
         with db:
             db.execute(
                 "INSERT OR IGNORE INTO lost_records (version_id, flagged, problem)"
@@ -98,7 +99,12 @@ def reextract_missing(
         if key not in registry:
             actions.append(f"{path.name}: not re-read: no registered site '{key}' (pass --sites)")
             continue
-        for row in rows_from_warc(path, files_config):
+        try:
+            rows = rows_from_warc(path, files_config)
+        except Exception as e:  # one damaged file is a line, not the end of the repair
+            actions.append(f"{path.name}: not re-read: {type(e).__name__}: {e}")
+            continue
+        for row in rows:
             if row["warc_record_id"] in known:
                 continue
             outcome = archive.save_article(row)
