@@ -9,10 +9,14 @@ fetch a URL the site never linked.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
+
+log = logging.getLogger(__name__)
+WEB_SCHEMES = frozenset({"http", "https"})
 
 # Parameters that identify a campaign or a click, never a page.
 TRACKING_PARAMS = frozenset(
@@ -89,6 +93,32 @@ def canonicalize(url: str, base: str | None = None) -> str:
     path = _normalize_escapes(_remove_dot_segments(parts.path) or "/", _SAFE_PATH)
     query = _clean_query(parts.query)
     return urlunsplit((scheme, netloc, path, query, ""))
+
+
+def web_url(href: str, base: str | None = None) -> str | None:
+    """href resolved against base and canonicalised when it is an http(s) URL with a
+    host; else None. A page's markup is a stranger's: ``javascript:``, ``data:`` or
+    ``javascript://host/...`` (which has a host) must never become a URL we store,
+    follow or render as a link.
+
+    >>> web_url("javascript://www.example.com/%0aalert(1)") is None
+    True
+    >>> web_url("/a", "https://www.example.com/b")
+    'https://www.example.com/a'
+    """
+    try:
+        url = canonicalize(href, base)
+        parts = urlsplit(url)
+        ok = parts.scheme in WEB_SCHEMES and bool(parts.hostname)
+    except ValueError:  # a bad port or IPv6 literal
+        return None
+    return url if ok else None
+
+
+def log_dropped(page_url: str, what: str, value: str, level: int = logging.WARNING) -> None:
+    """One log line naming the page and the value it offered; %r keeps a newline or
+    an escape sequence in a hostile value from forging more lines."""
+    log.log(level, "%s: dropped %s %r: not an http(s) URL of the site", page_url, what, value)
 
 
 def _clean_query(query: str) -> str:

@@ -10,6 +10,8 @@ plain ``datasette data/archive.db`` both load it. It
 - supplies the project's metadata (titles, column help, facets, sort, the
   canned ``search`` query) through ``get_metadata``;
 - renders Arabic cells right to left (``dir="auto"``) and articles as articles;
+- sends a Content-Security-Policy with every page (``csp.py``) that lets only
+  Datasette's own inline scripts run, and renders only http(s) URLs as links;
 - serves each article's original page straight from its WARC record, under a
   sandboxing Content-Security-Policy (archived pages carry strangers' scripts);
 - shows each original page inside a replay banner (capture time, WARC record,
@@ -24,16 +26,20 @@ query the archive: the index uses SQLite's own tokenizer over stored stems.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from datasette import hookimpl
 from markupsafe import Markup, escape
 
+from archive.browse.csp import App, csp_wrapper
 from archive.browse.metadata import archive_metadata
 from archive.browse.views import bar_chart, dashboard, original, page
 from archive.normalize import normalize
 from archive.store.search import MARK, parse_query, snippet
+from archive.urls import WEB_SCHEMES, display_url
 
 PLUGIN = "arshif"  # the entry point's name: Datasette mounts our static files under it
 _ARABIC = re.compile("[\u0600-\u06ff]")
@@ -105,12 +111,11 @@ def render_cell(
         for tag in MARK:
             marked = marked.replace(str(escape(tag)), tag)
         return Markup(f'<div dir="auto" class="arshif-snippet">{marked}</div>')
-    if column in ("url", "fetched_url", "canonical_url") and value.startswith(
-        ("http://", "https://")
-    ):
-        from archive.urls import display_url
-
-        shown = escape(display_url(value))
+    if column in ("url", "fetched_url", "canonical_url", "image") and is_web_url(value):
+        try:
+            shown = escape(display_url(value))
+        except UnicodeDecodeError:  # escapes that are no UTF-8: shown as stored
+            shown = escape(value)
         return Markup(f'<a href="{escape(value)}" dir="auto" rel="noreferrer">{shown}</a>')
     # sqlite3.Row's "in" looks at values, not names: ask its keys.
     has_id = row is not None and "id" in row.keys()  # noqa: SIM118
@@ -140,9 +145,22 @@ def column_order(items: list[Any], key: str = "name") -> list[Any]:
     return sorted(items, key=rank)  # stable: the rest keep their stored order
 
 
+def is_web_url(value: Any) -> bool:
+    """Whether value may be rendered as a link: an http(s) URL with a host. A stored
+    URL came from a stranger's page; ``javascript:`` in an href runs on click."""
+    if not isinstance(value, str):
+        return False
+    try:
+        parts = urlsplit(value.strip())
+        return parts.scheme.lower() in WEB_SCHEMES and bool(parts.hostname)
+    except ValueError:
+        return False
+
+
 @hookimpl
 def prepare_jinja2_environment(env: Any, datasette: Any) -> None:
     env.filters["arshif_column_order"] = column_order
+    env.tests["arshif_web_url"] = is_web_url
 
 
 @hookimpl
@@ -167,6 +185,11 @@ def extra_template_vars(template: str, database: str | None, datasette: Any) -> 
         }
 
     return home
+
+
+@hookimpl
+def asgi_wrapper(datasette: Any) -> Callable[[App], App]:
+    return csp_wrapper(datasette)
 
 
 @hookimpl

@@ -3,27 +3,52 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import zlib
 from pathlib import Path
 from typing import Any
 
 from datasette.utils.asgi import NotFound, Response
 from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
 
 from archive.store.writer import WARC_DIR
+
+log = logging.getLogger(__name__)
 
 # The archived page runs nothing and loads nothing: no scripts, no requests.
 SANDBOX = "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:"
 
 
-def read_response(warc_path: Path, offset: int) -> tuple[bytes, str | None, str | None]:
-    """(payload as stored, Content-Type, Content-Encoding) of the response record at offset."""
+class NoRecord(ValueError):
+    """The row's WARC pointer leads to no response record (a bad or stale offset)."""
+
+
+def read_response(warc_path: Path, offset: Any) -> tuple[bytes, str | None, str | None]:
+    """(payload as stored, Content-Type, Content-Encoding) of the response record at offset.
+
+    Raises NoRecord, one line, when offset is no record's start: not a whole number,
+    negative, past the end, or inside a record (a row edited by hand, a WARC cut short).
+    """
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise NoRecord(f"{warc_path.name}: offset {offset!r} is not a byte offset")
+    if offset >= warc_path.stat().st_size:
+        raise NoRecord(f"{warc_path.name}: offset {offset} is past the end of the file")
     with warc_path.open("rb") as f:
         f.seek(offset)
-        record = next(iter(ArchiveIterator(f)))
-        if record.rec_type != "response":
-            raise ValueError(f"{warc_path.name}@{offset} is a {record.rec_type} record")
-        payload = record.raw_stream.read()
+        try:
+            record = next(iter(ArchiveIterator(f)))
+            if record.rec_type != "response":
+                raise NoRecord(f"{warc_path.name}@{offset} is a {record.rec_type} record")
+            payload = record.raw_stream.read()
+        except NoRecord:
+            raise
+        except (StopIteration, ArchiveLoadFailed, OSError, EOFError, zlib.error, ValueError):
+            # warcio reads the bytes there as whatever they look like: nothing whole.
+            raise NoRecord(f"{warc_path.name}: no WARC record starts at offset {offset}") from None
         headers = record.http_headers
+        if headers is None:
+            raise NoRecord(f"{warc_path.name}@{offset} has no HTTP headers")
         return payload, headers.get_header("Content-Type"), headers.get_header("Content-Encoding")
 
 
@@ -44,7 +69,11 @@ async def original(datasette: Any, request: Any) -> Response:
     warc = Path(db.path).parent / WARC_DIR / Path(row["warc_filename"]).name
     if not warc.is_file():
         raise NotFound(f"WARC file {row['warc_filename']} is missing")
-    payload, content_type, encoding = read_response(warc, row["warc_offset"])
+    try:
+        payload, content_type, encoding = read_response(warc, row["warc_offset"])
+    except NoRecord as e:
+        log.warning("%s: article %s: %s", request.path, request.url_vars["id"], e)
+        raise NotFound(f"no archived page for article {request.url_vars['id']}") from None
     headers = {
         "Content-Security-Policy": SANDBOX,
         "X-Content-Type-Options": "nosniff",

@@ -496,23 +496,56 @@ def stats(data_dir: Path, runs: int, site_key: str | None, as_json: bool) -> Non
 
 @cli.command()
 @data_option
-def verify(data_dir: Path) -> None:
+@click.option(
+    "--repair",
+    is_flag=True,
+    help="Mend what can be mended, deleting nothing: move a torn WARC tail to"
+    " NAME.warc.gz.torn-<time>, flag rows whose record is gone, re-extract WARC"
+    " responses that have no row. Then check again.",
+)
+@sites_option
+def verify(data_dir: Path, repair: bool, sites_files: tuple[Path, ...]) -> None:
     """Check the archive: the database's integrity, that every article version points
     at an existing WARC record whose payload digest matches, and that every WARC
     file reads to its end. Prints each problem; exits 0 only when there is none.
+    Rows a repair flagged as having lost their record are listed, not counted.
 
     \b
-    Example:
+    Examples:
       arshif verify --data /srv/arshif || mail -s "arshif archive damaged" me@example.org
+      arshif verify --data /srv/arshif --repair
     """
+    from archive.store.verify import flagged_lines
     from archive.store.verify import verify as run
 
     _archive_path(data_dir)
+    if repair:
+        from archive.store.repair import repair as mend
+
+        sites = sites_files_with_env(sites_files, data_dir)
+        _registry(sites_files, data_dir)  # a broken sites file: one line, before anything moves
+        from archive.capture.lock import LOCKED_EXIT, CrawlLock, CrawlLocked
+
+        try:
+            # A running crawl's WARC ends in a record being written: it would look torn.
+            with CrawlLock(data_dir):
+                actions = mend(data_dir, sites)
+        except CrawlLocked as e:
+            click.echo(f"arshif: {e}", err=True)
+            sys.exit(LOCKED_EXIT)
+        except (OSError, sqlite3.Error) as e:
+            raise click.ClickException(f"repair stopped: {e}") from None
+        for action in actions:
+            click.echo(action)
+        click.echo(f"repair: {len(actions)} action(s) in {data_dir}", err=True)
     files = list((data_dir / "warc").glob("*.warc.gz"))
     with click.progressbar(length=len(files), label="reading WARC files", file=sys.stderr) as bar:
         problems = run(data_dir, on_step=lambda _: bar.update(1))
     for problem in problems:
         click.echo(problem)
+    if not repair:  # a repair just printed the flags it set
+        for line in flagged_lines(data_dir):
+            click.echo(line)
     if problems:
         click.echo(f"{len(problems)} problem(s) in {data_dir}", err=True)
         sys.exit(1)

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import gzip
 import io
+import logging
 import zlib
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from lxml import etree, html
 
-from archive.urls import canonicalize
+from archive.urls import canonicalize, log_dropped, web_url
 
 MAX_XML_BYTES = 50 * 1024 * 1024  # the sitemap protocol's own limit, uncompressed
 FEED_TYPES = frozenset({"application/rss+xml", "application/atom+xml", "application/feed+json"})
@@ -128,6 +129,16 @@ def parse_xml(body: bytes, base_url: str) -> XmlDocument:
     return XmlDocument(XmlKind.UNKNOWN)
 
 
+def _web(href: str | None, base_url: str, what: str) -> str | None:
+    """href as an http(s) URL, or None (logged, naming the document) when it is none."""
+    if not href:
+        return None
+    url = web_url(href, base_url)
+    if url is None:
+        log_dropped(base_url, what, href)
+    return url
+
+
 def _rss_items(root: etree._Element, base_url: str) -> list[Link]:
     links = []
     for item in root.iter():
@@ -137,11 +148,11 @@ def _rss_items(root: etree._Element, base_url: str) -> list[Link]:
         guid = _child(item, "guid")
         if not href and guid is not None and guid.get("isPermaLink", "true") != "false":
             href = _text(guid)
-        if not href:
+        if not (url := _web(href, base_url, "rss item")):
             continue
         links.append(
             Link(
-                url=canonicalize(href, base_url),
+                url=url,
                 title=_text(_child(item, "title")),
                 published=_text(_child(item, "pubdate")) or _text(_child(item, "date")),
                 source="rss",
@@ -160,11 +171,11 @@ def _atom_entries(root: etree._Element, base_url: str) -> list[Link]:
             if _local(link.tag) == "link" and link.get("rel", "alternate") == "alternate":
                 href = link.get("href")
                 break
-        if not href:
+        if not (url := _web(href, base_url, "atom entry")):
             continue
         links.append(
             Link(
-                url=canonicalize(href, base_url),
+                url=url,
                 title=_text(_child(entry, "title")),
                 published=_text(_child(entry, "published")),
                 modified=_text(_child(entry, "updated")),
@@ -180,12 +191,12 @@ def _sitemap_entries(root: etree._Element, base_url: str, tag: str) -> list[Link
         if _local(entry.tag) != tag:
             continue
         loc = _text(_child(entry, "loc"))
-        if not loc:
+        if not (url := _web(loc, base_url, f"sitemap {tag}")):
             continue
         news = _child(entry, "news")
         links.append(
             Link(
-                url=canonicalize(loc, base_url),
+                url=url,
                 title=_text(_descendant(news, "title")) if news is not None else None,
                 published=_text(_descendant(news, "publication_date"))
                 if news is not None
@@ -203,8 +214,9 @@ def robots_sitemaps(body: bytes, base_url: str) -> list[str]:
     for raw in body.decode("utf-8", "replace").splitlines():
         line = raw.split("#", 1)[0].strip()
         name, _, value = line.partition(":")
-        if name.strip().lower() == "sitemap" and value.strip():
-            urls.append(canonicalize(value.strip(), base_url))
+        is_sitemap = name.strip().lower() == "sitemap" and value.strip()
+        if is_sitemap and (url := _web(value.strip(), base_url, "robots.txt sitemap")):
+            urls.append(url)
     return urls
 
 
@@ -218,21 +230,22 @@ def parse_html_links(body: bytes | str, base_url: str, encoding: str | None = No
     if doc is None:
         return HtmlLinks([], [], None, [])
     base = doc.xpath("string(//head/base/@href)") or base_url
-    base = canonicalize(base, base_url)
+    # A <base> that is no http(s) URL is ignored, as a browser would not resolve against it.
+    base = web_url(base, base_url) or canonicalize(base_url)
 
-    def resolve(href: str) -> str | None:
+    def resolve(href: str, what: str, level: int = logging.WARNING) -> str | None:
         href = href.strip()
-        if not href or href.startswith(("javascript:", "mailto:", "tel:", "data:", "#")):
+        if not href or href.startswith("#"):
             return None
-        try:
-            url = canonicalize(href, base)
-        except ValueError:
-            return None
-        return url if url.startswith(("http://", "https://")) else None
+        url = web_url(href, base)
+        if url is None:
+            log_dropped(base_url, what, href, level)
+        return url
 
     links, next_pages, feeds = [], [], []
     for a in doc.iter("a"):
-        url = resolve(a.get("href", ""))
+        # Debug only: "javascript:void(0)" and mailto: links are on every page of most sites.
+        url = resolve(a.get("href", ""), "link", logging.DEBUG)
         if url:
             links.append(url)
             if "next" in (a.get("rel") or "").lower().split():
@@ -240,7 +253,9 @@ def parse_html_links(body: bytes | str, base_url: str, encoding: str | None = No
     canonical = None
     for link in doc.iter("link"):
         rels = (link.get("rel") or "").lower().split()
-        url = resolve(link.get("href", ""))
+        if not rels or not {"alternate", "canonical", "next"} & set(rels):
+            continue  # stylesheets, icons: not taken, so not checked either
+        url = resolve(link.get("href", ""), f"<link rel={' '.join(rels)}>")
         if not url:
             continue
         if "alternate" in rels and (link.get("type") or "").lower().strip() in FEED_TYPES:

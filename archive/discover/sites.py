@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from archive.urls import PageKind, UrlRules, canonicalize
+from archive.urls import WEB_SCHEMES, PageKind, UrlRules, canonicalize, log_dropped, web_url
 
 BUNDLED_SITES = Path(__file__).parent.parent / "sites.toml"
 _KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -98,9 +98,24 @@ class Site:
         return f"https://{self.domains[0]}/"
 
     def owns(self, url: str) -> bool:
-        """True when url is on one of the site's domains or their subdomains."""
-        host = (urlsplit(url).hostname or "").lower()
+        """True when url is an http(s) URL on one of the site's domains or their
+        subdomains. The scheme counts: ``javascript://www.site/...`` has the site's
+        host and is no page of it."""
+        parts = urlsplit(url)
+        if parts.scheme.lower() not in WEB_SCHEMES:
+            return False
+        host = (parts.hostname or "").lower()
         return any(host == d or host.endswith("." + d) for d in self.domains)
+
+    def own_url(self, href: str, page_url: str, what: str) -> str | None:
+        """href (as found on the page at page_url) canonicalised, when it is an http(s)
+        URL of this site; else None, logged once naming the page and the value. For
+        the URLs a page gives for itself (canonical, og:url, shortlink)."""
+        url = web_url(href, page_url)
+        if url is None or not self.owns(url):
+            log_dropped(page_url, what, href)
+            return None
+        return url
 
     def classify(self, url: str) -> PageKind | None:
         return self.urls.classify(url) if self.owns(url) else None
@@ -111,8 +126,9 @@ class Site:
         then the site's canonical_urls rules, so every alias of one article agrees."""
         url = canonicalize(fetched_url)
         if declared_canonical:
-            canonical = canonicalize(declared_canonical, fetched_url)
-            if self.owns(canonical):
+            # Not logged here: extract_article logs the same page's bad canonical once.
+            canonical = web_url(declared_canonical, fetched_url)
+            if canonical and self.owns(canonical):
                 url = canonical
         return self.urls.canonical_url(url)
 

@@ -35,6 +35,7 @@ from archive.extract.dates import FoundDate, parse_date, parse_iso, url_date
 from archive.extract.encoding import decode_counted
 from archive.extract.metadata import PageMetadata, read_metadata, title_segments
 from archive.normalize import normalize
+from archive.urls import log_dropped
 
 ENGINE = f"arshif-{__version__}+trafilatura-{trafilatura.__version__}"
 _DATE_LINE_MAX = 160  # characters: longer blocks are prose that mentions a date, not a date line
@@ -331,6 +332,11 @@ def extract_article(
         raise PageTooLarge(f"{len(text_html)} characters of HTML, more than {max_size}")
     tree = parse_page(text_html)
     meta = read_metadata(tree, url)
+    if site is not None and meta.canonical and not site.owns(meta.canonical):
+        # The canonical stands for the page itself: another site's URL would credit
+        # this capture to a page it is not (and link readers there).
+        log_dropped(url, "canonical", meta.canonical)
+        meta.canonical = None
     names = _site_names(meta, site)
     title = choose_title(meta, site) or hints.get("title")
     headings = title_headings(tree, title, names)

@@ -18,7 +18,7 @@ from typing import Any
 from lxml import html
 
 from archive.extract.dates import parse_iso
-from archive.urls import canonicalize
+from archive.urls import log_dropped, web_url
 
 _ARTICLE_TYPES = {
     "article",
@@ -207,7 +207,11 @@ def read_metadata(tree: html.HtmlElement, url: str) -> PageMetadata:
     canonical = tree.xpath(
         "string(//link[contains(concat(' ', normalize-space(@rel), ' '), ' canonical ')]/@href)"
     )
-    meta.canonical = canonicalize(canonical, url) if canonical.strip() else None
+    # Only http(s): the page's own markup decides this value and it is rendered as a
+    # link later. Whether it is on the page's site, extract_article checks.
+    meta.canonical = web_url(canonical, url) if canonical.strip() else None
+    if canonical.strip() and meta.canonical is None:
+        log_dropped(url, "canonical", canonical)
     image = first_ld("image")
     image = (
         image.get("url")
@@ -220,7 +224,9 @@ def read_metadata(tree: html.HtmlElement, url: str) -> PageMetadata:
         image if isinstance(image, str) else None
     )
     if meta.image:
-        meta.image = canonicalize(meta.image, url)
+        found, meta.image = meta.image, web_url(meta.image, url)
+        if meta.image is None:
+            log_dropped(url, "image", found)
     lang = tree.get("lang") or tree.get("{http://www.w3.org/XML/1998/namespace}lang")
     # "ar", "ar-LB", "ar_SA": the language, whatever the separator; nothing if it is no code.
     code = re.split(r"[-_]", (lang or "").strip(), maxsplit=1)[0].lower()

@@ -238,6 +238,19 @@ def _m007_run_process(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE crawl_runs ADD COLUMN host TEXT")
 
 
+def _m008_lost_records(db: sqlite_utils.Database) -> None:
+    # Versions whose WARC record a repair found gone (cut off, file missing). A table of
+    # its own: the version rows stay as they were, and stock tools see them unchanged.
+    db.execute(
+        """
+        CREATE TABLE lost_records (
+            version_id INTEGER PRIMARY KEY REFERENCES article_versions(id),
+            flagged TEXT NOT NULL,          -- ISO 8601, UTC: when the repair found it gone
+            problem TEXT NOT NULL           -- what verify said, naming file and offset
+        )"""
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _m001_initial,
     _m002_article_metadata,
@@ -246,6 +259,7 @@ MIGRATIONS: list[Migration] = [
     _m005_page_kinds,
     _m006_fts_for_stock_tools,
     _m007_run_process,
+    _m008_lost_records,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -355,11 +355,7 @@ class NewsSpider(ProbingMixin, Spider):
         for href in response.xpath(
             "//head/link[contains(concat(' ', normalize-space(@rel), ' '), ' shortlink ')]/@href"
         ).getall():
-            try:
-                link = canonicalize(href, response.url)
-            except ValueError:
-                continue
-            if self.site.owns(link):
+            if link := self.site.own_url(href, response.url, "shortlink"):
                 out.append(link)
         return out
 
