@@ -191,7 +191,7 @@ def flagged_lines(data_dir: str | Path) -> list[str]:
     db_path = Path(data_dir) / DB_NAME
     if not db_path.is_file():
         return []
-    db = sqlite3.connect(readonly_uri(db_path), uri=True)
+    db = open_read_only(db_path)
     try:
         return list(flagged(db))
     finally:
