@@ -233,3 +233,15 @@ def test_a_bad_offset_is_a_404_with_one_log_line(tampered, kind, caplog):
     assert "Traceback" not in caplog.text and "Traceback" not in response.text
     # The banner page around it still answers: it reads no record.
     assert get(ds, f"/-/arshif/page/archive/{article_id}").status_code == 200
+
+
+def test_the_search_box_reads_a_huge_query_only_as_far_as_the_bounds():
+    from archive.browse import arabic_match
+    from archive.store.search import MAX_QUERY_WORDS, parse_query
+
+    words = [f"كلمة{i}" for i in range(2000)]
+    match = arabic_match(" ".join(words))
+    assert match.count(" AND ") == MAX_QUERY_WORDS - 1  # the first 32 words, not 2,000
+    assert match == parse_query(" ".join(words[:MAX_QUERY_WORDS]))[0]
+    short = "وأذربيجان قره باغ"
+    assert arabic_match(short) == parse_query(short)[0]  # within the bounds: read whole

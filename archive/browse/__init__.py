@@ -38,7 +38,13 @@ from archive.browse.csp import App, csp_wrapper
 from archive.browse.metadata import archive_metadata
 from archive.browse.views import bar_chart, dashboard, original, page
 from archive.normalize import normalize
-from archive.store.search import MARK, parse_query, snippet
+from archive.store.search import (
+    MARK,
+    MAX_QUERY_CHARS,
+    MAX_QUERY_WORDS,
+    parse_query,
+    snippet,
+)
 from archive.urls import WEB_SCHEMES, display_url
 
 PLUGIN = "arshif"  # the entry point's name: Datasette mounts our static files under it
@@ -50,13 +56,22 @@ FIRST_COLUMNS = ("title", "text", "site", "published")
 LAST_COLUMNS = ("url", "fetched_url", "canonical_url", "warc_record_id", "discovery")
 
 
+def _bounded(query: str | None) -> str:
+    """The query as far as the search reads it: a page's search box has no error line to
+    show, so a 2,000-word query is cut to the bounds ``arshif search`` enforces instead of
+    costing minutes of CPU (issue 11)."""
+    text = (query or "")[:MAX_QUERY_CHARS]
+    words = text.split()
+    return " ".join(words[:MAX_QUERY_WORDS]) if len(words) > MAX_QUERY_WORDS else text
+
+
 def arabic_match(query: str | None) -> str:
-    match, _ = parse_query(query or "")
+    match, _ = parse_query(_bounded(query))
     return match or '""'  # an empty phrase matches nothing, instead of an FTS syntax error
 
 
 def arabic_snippet(text: str | None, query: str | None) -> str:
-    _, marks = parse_query(query or "")
+    _, marks = parse_query(_bounded(query))
     return snippet(text, marks, mark=MARK)
 
 
