@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import platform
+import sqlite3
 from datetime import UTC, datetime
 from importlib.metadata import version
 from typing import Any, Self
@@ -25,6 +26,7 @@ from archive import __version__
 from archive.capture.warc import HttpExchange, Revisited, WarcFileWriter, payload_digest, warc_date
 from archive.store.writer import Archive
 from archive.urls import canonicalize
+from crawler import failure
 
 # Never written to a WARC: credentials for the proxy, not part of the exchange with the site.
 _PRIVATE_REQUEST_HEADERS = {b"proxy-authorization"}
@@ -149,14 +151,26 @@ class WarcCaptureMiddleware:
             return
         _WRITERS[self.crawler] = self.writer
         _CAPTURES[self.crawler] = self
+        failure.register(self.crawler)
         # The writer's own list: it grows as files rotate, and the run recorder reads it.
         self.crawler.stats.set_value("arshif/warc_files", self.writer.files)
 
     def spider_closed(self, spider: Spider) -> None:
         if self.writer is not None:
-            self.writer.close()
+            try:
+                self.writer.close()
+            except failure.STORAGE_ERRORS as e:  # the last bytes could not be flushed
+                failure.storage_failed(self.crawler, self.warc_name(), e)
         if self.archive is not None:
             self.archive.close()
+
+    def warc_name(self) -> str:
+        """'WARC data/warc/site-….warc.gz': the file a failed write was meant for."""
+        files = self.writer.files if self.writer is not None else []
+        return f"WARC {self.archive.warc_dir / files[-1]}" if files and self.archive else "WARC"
+
+    def db_name(self) -> str:
+        return failure.db_name(self.data_dir)
 
     def process_request(self, request: Request) -> None:
         request.meta["arshif_started"] = datetime.now(UTC)
@@ -166,6 +180,20 @@ class WarcCaptureMiddleware:
             return response
         if self.writer is None or self.archive is None:
             raise IgnoreRequest(f"{request.url}: no WARC writer, response not kept")
+        if failure.has_failed(self.crawler):
+            raise IgnoreRequest(f"{request.url}: the archive cannot be written, not kept")
+        try:
+            return self._capture(request, response)
+        except failure.STORAGE_ERRORS as e:
+            # One clean stop of the run, not one traceback per response after it.
+            failure.storage_failed(self.crawler, self._failed_target(e), e)
+            raise IgnoreRequest(f"{request.url}: the archive cannot be written") from None
+
+    def _failed_target(self, error: BaseException) -> str:
+        return self.db_name() if isinstance(error, sqlite3.Error) else self.warc_name()
+
+    def _capture(self, request: Request, response: Response) -> Response:
+        assert self.writer is not None and self.archive is not None
         started = request.meta.get("arshif_started") or datetime.now(UTC)
         host = request.headers.get(b"Host") or urlsplit(request.url).netloc.encode("latin-1")
         exchange = HttpExchange(
@@ -227,7 +255,7 @@ class WarcCaptureMiddleware:
         return response
 
     def process_exception(self, request: Request, exception: Exception) -> None:
-        if self.archive is None:
+        if self.archive is None or failure.has_failed(self.crawler):
             return None
         error = f"{type(exception).__name__}: {exception}"
         if isinstance(exception, IgnoreRequest):
@@ -241,16 +269,19 @@ class WarcCaptureMiddleware:
             self.crawler.spider.logger.warning(
                 "%s: %s: too-large: %s", self.crawler.spider.name, request.url, exception
             )
-        self.archive.add_capture(
-            run_id=self.crawler.stats.get_value("arshif/run_id"),
-            site=self.crawler.spider.name,
-            url=request.url,
-            kind=_kind(request),
-            method=request.method,
-            status=None,
-            fetched=(request.meta.get("arshif_started") or datetime.now(UTC)).isoformat(),
-            error=error,
-        )
+        try:
+            self.archive.add_capture(
+                run_id=self.crawler.stats.get_value("arshif/run_id"),
+                site=self.crawler.spider.name,
+                url=request.url,
+                kind=_kind(request),
+                method=request.method,
+                status=None,
+                fetched=(request.meta.get("arshif_started") or datetime.now(UTC)).isoformat(),
+                error=error,
+            )
+        except failure.STORAGE_ERRORS as e:
+            failure.storage_failed(self.crawler, self.db_name(), e)
         return None
 
 
