@@ -5,6 +5,7 @@ from __future__ import annotations
 import email.utils
 import platform
 import sqlite3
+import time
 from datetime import UTC, datetime
 from importlib.metadata import version
 from typing import Any, Self
@@ -372,11 +373,31 @@ class BackoffRetryMiddleware(RetryMiddleware):
         if delay > 0:
             self._slow_slot(request, delay)
             self.crawler.stats.inc_value("arshif/retry_wait_seconds", int(delay))
-            # Imported here: importing the reactor at module level would install one.
-            from twisted.internet import reactor
-
-            await maybe_deferred_to_future(deferLater(reactor, delay, lambda: None))
+            if not await self._wait(delay):
+                return response  # the run is stopping: no retry would be sent anyway
         return retry
+
+    async def _wait(self, delay: float) -> bool:
+        """Sleep `delay` seconds, or less if the run stops meanwhile (a SIGTERM, a full
+        disk): closing waits for the downloads in progress, this wait among them, and a
+        Retry-After of minutes must not hold a shutdown that long. False if cut short."""
+        # Imported here: importing the reactor at module level would install one.
+        from twisted.internet import reactor
+
+        end = time.monotonic() + delay
+        while (left := end - time.monotonic()) > 0:
+            if self._stopping():
+                self._release_slots()
+                return False
+            await maybe_deferred_to_future(deferLater(reactor, min(left, 0.5), lambda: None))
+        return True
+
+    def _stopping(self) -> bool:
+        engine = self.crawler.engine
+        slot = getattr(engine, "_slot", None)
+        return engine is not None and (
+            getattr(engine, "_stopping", False) or getattr(slot, "closing", None) is not None
+        )
 
     def _defer(self, request: Request, response: Response, asked: float) -> None:
         """Give up on the site for this run: waiting would hold the whole run, and
@@ -404,6 +425,20 @@ class BackoffRetryMiddleware(RetryMiddleware):
         key = request.meta.get("download_slot") or downloader.get_slot_key(request)
         slot = downloader.slots.get(key)
         return (key, slot) if slot is not None else None
+
+    def _release_slots(self) -> None:
+        """The run is stopping: the requests queued behind a slowed slot go now (or are
+        dropped), not after the wait; closing waits for them, and would sit it out."""
+        downloader = self.crawler.engine.downloader if self.crawler.engine else None
+        for key, base in list(self.slowed.items()):
+            slot = downloader.slots.get(key) if downloader is not None else None
+            del self.slowed[key]
+            if slot is None:
+                continue
+            slot.delay = base
+            if getattr(slot, "latercall", None) is not None:
+                slot.close()  # cancels the pending wakeup of the slot's queue
+                downloader._process_queue(slot)
 
     def _slow_slot(self, request: Request, delay: float) -> None:
         if (found := self._slot(request)) is None:

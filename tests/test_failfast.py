@@ -107,3 +107,74 @@ def test_a_warc_write_failing_ends_every_site_failed_naming_the_cause(mirror_pro
     assert all(m.startswith(("cannot write WARC", "stopped: ")) for _, _, m in runs), runs
     assert "No space left on device" in result.stdout
     _assert_lock_released(data, env)
+
+
+def test_one_sigterm_ends_the_crawl_cleanly_with_every_run_closed(mirror_proxy, tmp_path):
+    data = tmp_path / "data"
+    env = crawl_env(mirror_proxy, ARSHIF_CONTACT="test@example.org")
+    slow = ["-s", "DOWNLOAD_DELAY=0.5", "-s", "AUTOTHROTTLE_ENABLED=False"]
+    crawl = subprocess.Popen(
+        [str(BIN / "arshif"), "crawl", "--data", str(data), *slow],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(3)
+    assert crawl.poll() is None, "the crawl ended before the signal"
+    crawl.send_signal(signal.SIGTERM)
+    try:
+        stdout, stderr = crawl.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        crawl.kill()
+        raise AssertionError("one SIGTERM did not end the crawl within 30 s") from None
+    output = stdout + stderr
+    assert crawl.returncode not in (0, None), output
+    assert "Traceback" not in output, output[-3000:]
+    runs = _runs(data)
+    assert len(runs) == 3 and {status for _, status, _ in runs} == {"interrupted"}, runs
+    assert "3 of 3 site(s) failed" in stderr, stderr
+    verify = subprocess.run(
+        [str(BIN / "arshif"), "verify", "--data", str(data)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    _assert_lock_released(data, env)
+
+
+def test_a_sigterm_during_a_long_retry_wait_still_ends_the_crawl_at_once(mirror_proxy, tmp_path):
+    # A host the mirror does not hold answers 502 to all; a back-off of 100 s is a wait
+    # (like a Retry-After of minutes) that a graceful shutdown would otherwise sit out.
+    sites = tmp_path / "sites.toml"
+    sites.write_text(
+        '[sites.down]\ncms = "wordpress"\ndomains = ["www.down.example"]\n', encoding="utf-8"
+    )
+    data = tmp_path / "data"
+    env = crawl_env(mirror_proxy, ARSHIF_CONTACT="test@example.org")
+    args = ["--data", str(data), "--sites", str(sites), *FAST, "-s", "ARSHIF_RETRY_BACKOFF=100"]
+    crawl = subprocess.Popen(
+        [str(BIN / "arshif"), "crawl", *args, "down"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(4)
+    assert crawl.poll() is None, "the crawl ended before the signal"
+    crawl.send_signal(signal.SIGTERM)
+    started = time.monotonic()
+    try:
+        stdout, stderr = crawl.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        crawl.kill()
+        raise AssertionError("one SIGTERM did not end the crawl within a minute") from None
+    assert time.monotonic() - started < 30, "the shutdown sat out the retry wait"
+    assert crawl.returncode == 1, stdout + stderr
+    assert "Traceback" not in stdout + stderr, stderr[-3000:]
+    assert [status for _, status, _ in _runs(data)] == ["interrupted"]
