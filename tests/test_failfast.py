@@ -1,5 +1,5 @@
-"""Fail fast: a full disk ends `arshif crawl` cleanly, in one line, with the lock
-released and every run row closed."""
+"""Fail fast: a full disk or one SIGTERM ends `arshif crawl` cleanly, in one line, with
+the lock released and every run row closed."""
 
 from __future__ import annotations
 
@@ -64,6 +64,19 @@ def _crawl(args: list[str], env: dict[str, str], **kwargs) -> subprocess.Complet
     return result
 
 
+def _assert_verifies(data: Path, env: dict[str, str]) -> None:
+    """What the stopped run left is an archive, not a half-written one."""
+    verify = subprocess.run(
+        [str(BIN / "arshif"), "verify", "--data", str(data)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
 def _assert_lock_released(data: Path, env: dict[str, str]) -> None:
     again = _crawl([str(BIN / "arshif"), "crawl", "--data", str(data), *FAST, "hafryat"], env)
     assert "locked" not in again.stderr.lower(), again.stderr
@@ -86,6 +99,7 @@ def test_a_full_disk_under_the_archive_db_ends_the_crawl_in_one_line(mirror_prox
     summary = result.stdout.splitlines()[1:]
     assert len(summary) == 3 and all(line.split()[1] == "failed" for line in summary), output
     assert all(f"cannot write {data / 'archive.db'}: " in line for line in summary), output
+    _assert_verifies(data, env)
     _assert_lock_released(data, env)
     # The rows the full disk left 'running' are closed by the next run, never left open.
     statuses = [status for _, status, _ in _runs(data)]
@@ -106,6 +120,7 @@ def test_a_warc_write_failing_ends_every_site_failed_naming_the_cause(mirror_pro
     # The disk is shared: the sites that could still write were stopped too, saying why.
     assert all(m.startswith(("cannot write WARC", "stopped: ")) for _, _, m in runs), runs
     assert "No space left on device" in result.stdout
+    _assert_verifies(data, env)
     _assert_lock_released(data, env)
 
 
@@ -135,15 +150,7 @@ def test_one_sigterm_ends_the_crawl_cleanly_with_every_run_closed(mirror_proxy, 
     runs = _runs(data)
     assert len(runs) == 3 and {status for _, status, _ in runs} == {"interrupted"}, runs
     assert "3 of 3 site(s) failed" in stderr, stderr
-    verify = subprocess.run(
-        [str(BIN / "arshif"), "verify", "--data", str(data)],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert verify.returncode == 0, verify.stdout + verify.stderr
+    _assert_verifies(data, env)
     _assert_lock_released(data, env)
 
 
