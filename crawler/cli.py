@@ -14,6 +14,7 @@ from archive.cli import BadUsage, data_option, sites_files_with_env, sites_optio
 from archive.discover.sites import SiteConfigError, record_sites_files
 from archive.store.db import ArchiveSchemaError, check_file
 from archive.store.writer import DB_NAME, DataDirError, check_data_dir
+from crawler.failure import STORAGE_ERRORS, db_name, describe
 from crawler.runner import SiteResult, run_crawls, select_sites
 
 # The demo crawls arshif's own mirror on loopback: no delay is owed to it.
@@ -93,6 +94,8 @@ def _crawl(
     except CrawlLocked as e:
         click.echo(f"arshif: {e}", err=True)
         sys.exit(LOCKED_EXIT)
+    except STORAGE_ERRORS as e:  # archive.db could not be opened for writing (a full disk)
+        raise click.ClickException(f"cannot write {db_name(data_dir)}: {describe(e)}") from None
 
 
 def _report(results: list[SiteResult]) -> None:

@@ -18,6 +18,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy.utils.asyncio import create_looping_call
 
 from archive.store.writer import Archive, RunFigures
+from crawler.failure import MESSAGE_STAT, STORAGE_ERRORS
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +89,13 @@ def run_figures(stats: dict, reason: str) -> RunFigures:
         # First: whatever else came back, most of the site is left for the next run.
         status = "deferred"
         message = stats.get("arshif/deferred_message") or "deferred to the next run"
+    elif stats.get(MESSAGE_STAT):
+        # The archive could not be written (a full disk): whatever was fetched, the run
+        # failed, and the cause is what a person must read.
+        status, message = "failed", stats[MESSAGE_STAT]
+    elif reason == "shutdown":
+        # A signal (SIGTERM, Ctrl-C) stopped it: what was fetched is kept, the rest not.
+        status, message = "interrupted", "stopped by a signal before the end"
     elif reason != "finished":
         status, message = "failed", f"closed: {reason}"
     elif responses == 0:
@@ -176,8 +184,14 @@ class RunRecorder:
         if self.archive is None or self.run_id is None:
             return
         figures = run_figures(self.crawler.stats.get_stats(), reason)
-        self.archive.finish_run(self.run_id, figures)
-        self.archive.close()
+        try:
+            self.archive.finish_run(self.run_id, figures)
+        except STORAGE_ERRORS as e:
+            # The row stays 'running'; the runner reports the site failed, and the next
+            # run closes the row as interrupted (this process is gone by then).
+            logger.error("%s: cannot record the end of run %s: %s", spider.name, self.run_id, e)
+        finally:
+            self.archive.close()
 
 
 # How often a terminal's live line is redrawn; the plain line's period is the setting.

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import email.utils
 import platform
+import sqlite3
+import time
 from datetime import UTC, datetime
 from importlib.metadata import version
 from typing import Any, Self
@@ -25,6 +27,7 @@ from archive import __version__
 from archive.capture.warc import HttpExchange, Revisited, WarcFileWriter, payload_digest, warc_date
 from archive.store.writer import Archive
 from archive.urls import canonicalize
+from crawler import failure
 
 # Never written to a WARC: credentials for the proxy, not part of the exchange with the site.
 _PRIVATE_REQUEST_HEADERS = {b"proxy-authorization"}
@@ -149,14 +152,26 @@ class WarcCaptureMiddleware:
             return
         _WRITERS[self.crawler] = self.writer
         _CAPTURES[self.crawler] = self
+        failure.register(self.crawler)
         # The writer's own list: it grows as files rotate, and the run recorder reads it.
         self.crawler.stats.set_value("arshif/warc_files", self.writer.files)
 
     def spider_closed(self, spider: Spider) -> None:
         if self.writer is not None:
-            self.writer.close()
+            try:
+                self.writer.close()
+            except failure.STORAGE_ERRORS as e:  # the last bytes could not be flushed
+                failure.storage_failed(self.crawler, self.warc_name(), e)
         if self.archive is not None:
             self.archive.close()
+
+    def warc_name(self) -> str:
+        """'WARC data/warc/site-….warc.gz': the file a failed write was meant for."""
+        files = self.writer.files if self.writer is not None else []
+        return f"WARC {self.archive.warc_dir / files[-1]}" if files and self.archive else "WARC"
+
+    def db_name(self) -> str:
+        return failure.db_name(self.data_dir)
 
     def process_request(self, request: Request) -> None:
         request.meta["arshif_started"] = datetime.now(UTC)
@@ -166,6 +181,20 @@ class WarcCaptureMiddleware:
             return response
         if self.writer is None or self.archive is None:
             raise IgnoreRequest(f"{request.url}: no WARC writer, response not kept")
+        if failure.has_failed(self.crawler):
+            raise IgnoreRequest(f"{request.url}: the archive cannot be written, not kept")
+        try:
+            return self._capture(request, response)
+        except failure.STORAGE_ERRORS as e:
+            # One clean stop of the run, not one traceback per response after it.
+            failure.storage_failed(self.crawler, self._failed_target(e), e)
+            raise IgnoreRequest(f"{request.url}: the archive cannot be written") from None
+
+    def _failed_target(self, error: BaseException) -> str:
+        return self.db_name() if isinstance(error, sqlite3.Error) else self.warc_name()
+
+    def _capture(self, request: Request, response: Response) -> Response:
+        assert self.writer is not None and self.archive is not None
         started = request.meta.get("arshif_started") or datetime.now(UTC)
         host = request.headers.get(b"Host") or urlsplit(request.url).netloc.encode("latin-1")
         exchange = HttpExchange(
@@ -227,7 +256,7 @@ class WarcCaptureMiddleware:
         return response
 
     def process_exception(self, request: Request, exception: Exception) -> None:
-        if self.archive is None:
+        if self.archive is None or failure.has_failed(self.crawler):
             return None
         error = f"{type(exception).__name__}: {exception}"
         if isinstance(exception, IgnoreRequest):
@@ -241,16 +270,19 @@ class WarcCaptureMiddleware:
             self.crawler.spider.logger.warning(
                 "%s: %s: too-large: %s", self.crawler.spider.name, request.url, exception
             )
-        self.archive.add_capture(
-            run_id=self.crawler.stats.get_value("arshif/run_id"),
-            site=self.crawler.spider.name,
-            url=request.url,
-            kind=_kind(request),
-            method=request.method,
-            status=None,
-            fetched=(request.meta.get("arshif_started") or datetime.now(UTC)).isoformat(),
-            error=error,
-        )
+        try:
+            self.archive.add_capture(
+                run_id=self.crawler.stats.get_value("arshif/run_id"),
+                site=self.crawler.spider.name,
+                url=request.url,
+                kind=_kind(request),
+                method=request.method,
+                status=None,
+                fetched=(request.meta.get("arshif_started") or datetime.now(UTC)).isoformat(),
+                error=error,
+            )
+        except failure.STORAGE_ERRORS as e:
+            failure.storage_failed(self.crawler, self.db_name(), e)
         return None
 
 
@@ -341,11 +373,31 @@ class BackoffRetryMiddleware(RetryMiddleware):
         if delay > 0:
             self._slow_slot(request, delay)
             self.crawler.stats.inc_value("arshif/retry_wait_seconds", int(delay))
-            # Imported here: importing the reactor at module level would install one.
-            from twisted.internet import reactor
-
-            await maybe_deferred_to_future(deferLater(reactor, delay, lambda: None))
+            if not await self._wait(delay):
+                return response  # the run is stopping: no retry would be sent anyway
         return retry
+
+    async def _wait(self, delay: float) -> bool:
+        """Sleep `delay` seconds, or less if the run stops meanwhile (a SIGTERM, a full
+        disk): closing waits for the downloads in progress, this wait among them, and a
+        Retry-After of minutes must not hold a shutdown that long. False if cut short."""
+        # Imported here: importing the reactor at module level would install one.
+        from twisted.internet import reactor
+
+        end = time.monotonic() + delay
+        while (left := end - time.monotonic()) > 0:
+            if self._stopping():
+                self._release_slots()
+                return False
+            await maybe_deferred_to_future(deferLater(reactor, min(left, 0.5), lambda: None))
+        return True
+
+    def _stopping(self) -> bool:
+        engine = self.crawler.engine
+        slot = getattr(engine, "_slot", None)
+        return engine is not None and (
+            getattr(engine, "_stopping", False) or getattr(slot, "closing", None) is not None
+        )
 
     def _defer(self, request: Request, response: Response, asked: float) -> None:
         """Give up on the site for this run: waiting would hold the whole run, and
@@ -373,6 +425,20 @@ class BackoffRetryMiddleware(RetryMiddleware):
         key = request.meta.get("download_slot") or downloader.get_slot_key(request)
         slot = downloader.slots.get(key)
         return (key, slot) if slot is not None else None
+
+    def _release_slots(self) -> None:
+        """The run is stopping: the requests queued behind a slowed slot go now (or are
+        dropped), not after the wait; closing waits for them, and would sit it out."""
+        downloader = self.crawler.engine.downloader if self.crawler.engine else None
+        for key, base in list(self.slowed.items()):
+            slot = downloader.slots.get(key) if downloader is not None else None
+            del self.slowed[key]
+            if slot is None:
+                continue
+            slot.delay = base
+            if getattr(slot, "latercall", None) is not None:
+                slot.close()  # cancels the pending wakeup of the slot's queue
+                downloader._process_queue(slot)
 
     def _slow_slot(self, request: Request, delay: float) -> None:
         if (found := self._slot(request)) is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime
 from typing import Self
 
@@ -11,6 +12,7 @@ from scrapy.exceptions import DropItem
 
 from archive.extract.article import PageTooLarge, extract_article
 from archive.store.writer import Archive, article_row
+from crawler import failure
 from crawler.items import ArticlePage
 from crawler.middlewares import record_outcome, warc_writer
 
@@ -83,6 +85,21 @@ class ArchivePipeline:
         assert self.archive is not None and item.record is not None
         if item.warc is None:
             raise DropItem(f"{item.site}: {item.url}: no WARC record, not stored")
+        if failure.has_failed(self.crawler):
+            raise DropItem(f"{item.site}: {item.url}: the archive cannot be written")
+        writer = warc_writer(self.crawler)
+        try:
+            return self._store(item)
+        except failure.STORAGE_ERRORS as e:
+            # One clean stop of the run, not one traceback per article after it.
+            what = failure.db_name(self.data_dir)
+            if not isinstance(e, sqlite3.Error) and writer is not None and writer.files:
+                what = f"WARC {writer.directory / writer.files[-1]}"
+            failure.storage_failed(self.crawler, what, e)
+            raise DropItem(f"{item.site}: {item.url}: the archive cannot be written") from None
+
+    def _store(self, item: ArticlePage) -> ArticlePage:
+        assert self.archive is not None and item.record is not None and item.warc is not None
         metadata_id = None
         writer = warc_writer(self.crawler)
         if writer is not None and not item.revisit:

@@ -10,13 +10,19 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from archive.discover.sites import Site, load_registry
 from archive.store.writer import Archive, check_data_dir
+from crawler.failure import MESSAGE_STAT
 
-# Statuses that make `arshif crawl` exit 1: nothing was archived, and a person must look.
-FAILED = {"unreachable", "failed", "empty", "no-articles"}
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
+# Statuses that make `arshif crawl` exit 1: nothing (or not all) was archived, and a
+# person must look. An interrupted run was stopped by a signal: a scheduler must not
+# take it for a complete one.
+FAILED = {"unreachable", "failed", "empty", "no-articles", "interrupted"}
 
 
 @dataclass(frozen=True)
@@ -101,6 +107,11 @@ def run_crawls(
         run = next(iter(runs), None)
         if run is None:
             return SiteResult(key, "failed", message="the crawl did not start")
+        if run["status"] == "running" and key in closed:
+            # The end of the run could not be written (archive.db refused it): say why
+            # from the crawler's own figures, which the archive could not take.
+            cause = crawlers[key].stats.get_value(MESSAGE_STAT)
+            return SiteResult(key, "failed", message=cause or "the end of the run was not recorded")
         return SiteResult(
             key=key,
             status=run["status"],
@@ -117,9 +128,14 @@ def run_crawls(
             duration=run["duration"],
         )
 
+    crawlers: dict[str, Crawler] = {}
+    closed: set[str] = set()  # sites whose spider has closed: no longer 'running'
     process = AsyncCrawlerProcess(project_settings(data_dir, sites_files, overrides))
     for site in sites:
-        crawler = process.create_crawler(site.key)
+        crawler = crawlers[site.key] = process.create_crawler(site.key)
+        crawler.signals.connect(
+            lambda key=site.key: closed.add(key), signal=signals.engine_stopped, weak=False
+        )
         if on_site_done is not None:
             crawler.signals.connect(
                 lambda key=site.key: on_site_done(result_for(key)),
@@ -128,6 +144,7 @@ def run_crawls(
             )
         process.crawl(crawler)
     process.start()
+    closed.update(crawlers)
     results = [result_for(site.key) for site in sites]
     archive.close()
     return results

@@ -1,0 +1,187 @@
+"""Fail fast: a full disk or one SIGTERM ends `arshif crawl` cleanly, in one line, with
+the lock released and every run row closed."""
+
+from __future__ import annotations
+
+import resource
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from archive.store.writer import Archive
+from tests.conftest import BIN, ROOT, crawl_env
+
+FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_START_DELAY=0"]
+
+# `arshif crawl` with the WARC writer failing as on a full disk after a few records:
+# the disk cannot be filled in a test, so the write is made to fail where it happens.
+ENOSPC_CRAWL = """
+import errno, sys
+from archive.capture.warc import WarcFileWriter
+from archive.cli import main
+
+real = WarcFileWriter._write
+count = 0
+
+def full(self, record):
+    global count
+    count += 1
+    if count > 12:
+        raise OSError(errno.ENOSPC, "No space left on device", str(self.directory))
+    return real(self, record)
+
+WarcFileWriter._write = full
+sys.argv = ["arshif", *sys.argv[1:]]
+main()
+"""
+
+
+def _small_files(limit: int):
+    """A preexec_fn: no file of the child may grow past `limit` bytes, as on a full disk.
+    SIGXFSZ ignored, so a write past it fails with an OSError (EFBIG) instead of killing."""
+
+    def apply() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return apply
+
+
+def _runs(data: Path) -> list[tuple[str, str, str | None]]:
+    with sqlite3.connect(data / "archive.db") as db:
+        return db.execute("SELECT site, status, message FROM crawl_runs ORDER BY id").fetchall()
+
+
+def _crawl(args: list[str], env: dict[str, str], **kwargs) -> subprocess.CompletedProcess[str]:
+    started = time.monotonic()
+    result = subprocess.run(
+        args, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120, **kwargs
+    )
+    assert time.monotonic() - started < 60, "the crawl did not stop within a minute"
+    return result
+
+
+def _assert_verifies(data: Path, env: dict[str, str]) -> None:
+    """What the stopped run left is an archive, not a half-written one."""
+    verify = subprocess.run(
+        [str(BIN / "arshif"), "verify", "--data", str(data)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+def _assert_lock_released(data: Path, env: dict[str, str]) -> None:
+    again = _crawl([str(BIN / "arshif"), "crawl", "--data", str(data), *FAST, "hafryat"], env)
+    assert "locked" not in again.stderr.lower(), again.stderr
+    assert again.returncode == 0, again.stderr[-3000:]
+
+
+def test_a_full_disk_under_the_archive_db_ends_the_crawl_in_one_line(mirror_proxy, tmp_path):
+    data = tmp_path / "data"
+    Archive.open(data).close()  # with no limit: only the crawl's own writes meet it
+    env = crawl_env(mirror_proxy, ARSHIF_CONTACT="test@example.org")
+    # Files stop growing at 400 kB: the database's write-ahead log meets it first.
+    result = _crawl(
+        [str(BIN / "arshif"), "crawl", "--data", str(data), *FAST],
+        env,
+        preexec_fn=_small_files(400_000),
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "Traceback" not in output, output[-3000:]
+    summary = result.stdout.splitlines()[1:]
+    assert len(summary) == 3 and all(line.split()[1] == "failed" for line in summary), output
+    assert all(f"cannot write {data / 'archive.db'}: " in line for line in summary), output
+    _assert_verifies(data, env)
+    _assert_lock_released(data, env)
+    # The rows the full disk left 'running' are closed by the next run, never left open.
+    statuses = [status for _, status, _ in _runs(data)]
+    assert "running" not in statuses and statuses[:3] != ["ok"] * 3, statuses
+
+
+def test_a_warc_write_failing_ends_every_site_failed_naming_the_cause(mirror_proxy, tmp_path):
+    data = tmp_path / "data"
+    env = crawl_env(mirror_proxy, ARSHIF_CONTACT="test@example.org")
+    result = _crawl([sys.executable, "-c", ENOSPC_CRAWL, "crawl", "--data", str(data), *FAST], env)
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "Traceback" not in output, output[-3000:]
+    runs = _runs(data)
+    assert [status for _, status, _ in runs] == ["failed"] * 3, runs
+    causes = [m for _, _, m in runs if m and m.startswith("cannot write WARC ")]
+    assert causes and all(m.endswith(": No space left on device") for m in causes), runs
+    # The disk is shared: the sites that could still write were stopped too, saying why.
+    assert all(m.startswith(("cannot write WARC", "stopped: ")) for _, _, m in runs), runs
+    assert "No space left on device" in result.stdout
+    _assert_verifies(data, env)
+    _assert_lock_released(data, env)
+
+
+def test_one_sigterm_ends_the_crawl_cleanly_with_every_run_closed(mirror_proxy, tmp_path):
+    data = tmp_path / "data"
+    env = crawl_env(mirror_proxy, ARSHIF_CONTACT="test@example.org")
+    slow = ["-s", "DOWNLOAD_DELAY=0.5", "-s", "AUTOTHROTTLE_ENABLED=False"]
+    crawl = subprocess.Popen(
+        [str(BIN / "arshif"), "crawl", "--data", str(data), *slow],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(3)
+    assert crawl.poll() is None, "the crawl ended before the signal"
+    crawl.send_signal(signal.SIGTERM)
+    try:
+        stdout, stderr = crawl.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        crawl.kill()
+        raise AssertionError("one SIGTERM did not end the crawl within 30 s") from None
+    output = stdout + stderr
+    assert crawl.returncode not in (0, None), output
+    assert "Traceback" not in output, output[-3000:]
+    runs = _runs(data)
+    assert len(runs) == 3 and {status for _, status, _ in runs} == {"interrupted"}, runs
+    assert "3 of 3 site(s) failed" in stderr, stderr
+    _assert_verifies(data, env)
+    _assert_lock_released(data, env)
+
+
+def test_a_sigterm_during_a_long_retry_wait_still_ends_the_crawl_at_once(mirror_proxy, tmp_path):
+    # A host the mirror does not hold answers 502 to all; a back-off of 100 s is a wait
+    # (like a Retry-After of minutes) that a graceful shutdown would otherwise sit out.
+    sites = tmp_path / "sites.toml"
+    sites.write_text(
+        '[sites.down]\ncms = "wordpress"\ndomains = ["www.down.example"]\n', encoding="utf-8"
+    )
+    data = tmp_path / "data"
+    env = crawl_env(mirror_proxy, ARSHIF_CONTACT="test@example.org")
+    args = ["--data", str(data), "--sites", str(sites), *FAST, "-s", "ARSHIF_RETRY_BACKOFF=100"]
+    crawl = subprocess.Popen(
+        [str(BIN / "arshif"), "crawl", *args, "down"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(4)
+    assert crawl.poll() is None, "the crawl ended before the signal"
+    crawl.send_signal(signal.SIGTERM)
+    started = time.monotonic()
+    try:
+        stdout, stderr = crawl.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        crawl.kill()
+        raise AssertionError("one SIGTERM did not end the crawl within a minute") from None
+    assert time.monotonic() - started < 30, "the shutdown sat out the retry wait"
+    assert crawl.returncode == 1, stdout + stderr
+    assert "Traceback" not in stdout + stderr, stderr[-3000:]
+    assert [status for _, status, _ in _runs(data)] == ["interrupted"]
