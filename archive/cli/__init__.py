@@ -17,7 +17,6 @@ import sys
 from datetime import date
 from pathlib import Path
 from typing import BinaryIO
-from urllib.parse import urlsplit
 
 import click
 
@@ -30,7 +29,7 @@ from archive.discover.sites import (
 )
 from archive.store.db import ArchiveSchemaError, open_read_only, writable_dir
 from archive.store.writer import DB_NAME
-from archive.urls import canonicalize, display_url
+from archive.urls import canonicalize, display_url, web_url
 
 # name -> "module:attribute", imported on first use.
 LAZY_COMMANDS = {
@@ -249,12 +248,7 @@ def extract(
     """
     from archive.extract.article import extract_article
 
-    try:
-        parts = urlsplit(url)
-        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
-    except ValueError:
-        valid = False
-    if not valid:
+    if web_url(url) is None:
         raise click.BadParameter(f"{url!r} is not an http(s) URL", param_hint="--url")
     registry = _registry(sites_files)
     if site_key:

@@ -31,7 +31,7 @@ from archive.discover.patterns import (
 from archive.discover.sites import BUNDLED_SITES, PageKind, Site, SiteConfigError, build_site
 from archive.extract.article import extract_article, parse_page
 from archive.extract.encoding import decode_html
-from archive.extract.metadata import read_metadata, title_segments
+from archive.extract.metadata import language_code, read_metadata, title_segments
 from archive.urls import canonicalize, display_url
 
 FEED_PATHS = ("/feed/", "/rss.xml")
@@ -43,13 +43,6 @@ MIN_LISTING_ARTICLES = 3  # a page linking fewer articles is not a section page
 _NOT_ARTICLES = re.compile(r"taxonom|categor|tag|author|user|-page-|page-sitemap", re.I)
 _SECOND_LEVEL = {"co", "com", "org", "net", "gov", "edu", "ac"}
 _ASSET = re.compile(r"\.(?:jpe?g|png|gif|webp|svg|pdf|mp[34]|zip|css|js|xml|json|ico)$", re.I)
-
-
-def _language_code(lang: str | None) -> str | None:
-    """The language of an ``<html lang>`` such as ``ar-SA`` or ``ar_SA``: ``ar``; None
-    when it is no language code the registry takes."""
-    code = re.split(r"[-_]", lang or "")[0].strip().lower()
-    return code if re.fullmatch(r"[a-z]{2,3}", code) else None
 
 
 class AddSiteError(Exception):
@@ -199,7 +192,7 @@ class _Look:
         sitemaps, sitemap_links, wp_sitemap = self.sitemaps(declared)
         detection = detect_cms(text, home.headers, robots_text, wp_sitemap)
         key = key or key_for(host)
-        declared_lang = _language_code(meta.html_lang)
+        declared_lang = language_code(meta.html_lang)
         proposal = Proposal(
             home=self.home,
             key=key,
@@ -226,7 +219,7 @@ class _Look:
         self.listings(proposal, site, links.links + links.next_pages, pages)
         if proposal.samples and all(s.error for s in proposal.samples):
             self.notes.append("no sample article could be read: check article_urls")
-        langs = Counter(filter(None, (_language_code(s.language) for s in proposal.samples)))
+        langs = Counter(filter(None, (language_code(s.language) for s in proposal.samples)))
         if langs and langs.most_common(1)[0][0] != proposal.language:
             read = langs.most_common(1)[0][0]
             if declared_lang:

@@ -228,10 +228,15 @@ def read_metadata(tree: html.HtmlElement, url: str) -> PageMetadata:
         if meta.image is None:
             log_dropped(url, "image", found)
     lang = tree.get("lang") or tree.get("{http://www.w3.org/XML/1998/namespace}lang")
-    # "ar", "ar-LB", "ar_SA": the language, whatever the separator; nothing if it is no code.
-    code = re.split(r"[-_]", (lang or "").strip(), maxsplit=1)[0].lower()
-    meta.html_lang = code if re.fullmatch(r"[a-z]{2,3}", code) else None
+    meta.html_lang = language_code(lang)
     return meta
+
+
+def language_code(lang: str | None) -> str | None:
+    """The language of an ``<html lang>`` such as ``ar``, ``ar-LB`` or ``ar_SA``: ``ar``,
+    whatever the separator; None when it is no language code the registry takes."""
+    code = re.split(r"[-_]", (lang or "").strip(), maxsplit=1)[0].strip().lower()
+    return code if re.fullmatch(r"[a-z]{2,3}", code) else None
 
 
 def _local_first(
