@@ -220,3 +220,87 @@ def test_the_html_lang_is_read_whatever_the_separator(lang, code):
 
     tree = html.document_fromstring(f'<html lang="{lang}"><body><p>x</p></body></html>')
     assert read_metadata(tree, "https://news.example/").html_lang == code
+
+
+OTHER_STORY = [
+    "وفي خبر آخر، افتتح المهرجان السينمائي الدولي دورته الجديدة بمشاركة أفلام من ثلاثين بلدا.",
+    "وتتنافس على الجائزة الكبرى أفلام روائية ووثائقية طويلة من المنطقة ومن خارجها هذا العام.",
+    "وقالت إدارة المهرجان إن عدد التذاكر المبيعة تجاوز ما بيع في الدورة السابقة بأكملها.",
+    "ويستمر المهرجان عشرة أيام تعرض خلالها الأفلام في خمس صالات في وسط المدينة القديمة.",
+    "وتختتم الدورة بحفل توزيع الجوائز بحضور لجنة التحكيم وعدد من النقاد والمخرجين.",
+]
+
+
+def test_the_next_story_of_an_infinite_scroll_goes():
+    # News sites append the next article under the one asked for, each in its <article>.
+    nxt = "".join(f"<p>{s}</p>" for s in OTHER_STORY * 2)
+    body = (
+        f'<article class="article-entity"><h1>{TITLE}</h1>{paragraphs()}</article>'
+        f'<article class="article-entity second-article"><h1>مهرجان السينما يفتتح دورته</h1>'
+        f"{nxt}</article>"
+    )
+    record = extract_article(page(body), "https://news.example/scroll")
+    assert_whole(record.text)
+    assert not any(s in record.text for s in OTHER_STORY)
+
+
+def test_a_title_in_a_cover_block_does_not_make_it_the_story():
+    # The title sits in a small <article> (a cover), the text in another one.
+    body = (
+        f'<article class="cover"><h1>{TITLE}</h1><span>حلقة 3</span></article>'
+        f'<article class="description">{paragraphs()}</article>'
+    )
+    record = extract_article(page(body), "https://news.example/cover")
+    assert_whole(record.text)
+
+
+def test_a_teaser_card_linking_to_the_same_story_is_not_taken_for_its_title():
+    # A "trending" list above the article links to this very story: its <h3> carries
+    # the title too, but the page's own heading is the <h1>.
+    card = (
+        '<ol class="list-widget__content"><li><article class="article-card">'
+        f'<a href="/this-story"><h3 class="article-card__headline">{TITLE}</h3></a>'
+        "</article></li></ol>"
+    )
+    body = f"<aside>{card}</aside><article><h1>{TITLE}</h1>{paragraphs()}</article>"
+    tree = html.document_fromstring(page(body).decode())
+    from archive.extract.article import title_headings
+
+    headings = title_headings(tree, TITLE, set())
+    assert [h.tag for h in headings] == ["h1", "h3"]
+    record = extract_article(page(body), "https://news.example/card")
+    assert_whole(record.text)
+
+
+def test_an_inline_quotation_stays_in_its_sentence():
+    quoted = "إن الخطة ستنهي أزمة الكهرباء خلال عامين"
+    sentence = f"وقال الوزير <q>{quoted}</q> في ختام المؤتمر الصحافي أمس."
+    body = f"<article><h1>{TITLE}</h1>{paragraphs()}<p>{sentence}</p></article>"
+    record = extract_article(page(body), "https://news.example/q")
+    assert quoted in record.text
+
+
+def test_replies_quoted_through_a_long_article_are_not_pull_quotes():
+    # An essay quoting readers' replies: each reply's words turn up somewhere in the
+    # essay, but none restates a paragraph of it.
+    essay = [
+        "وزارة الطاقة أعلنت خطة للكهرباء، وكتب كثيرون عنها في الأيام الماضية بحماسة كبيرة.",
+        "الحكومة تقول إن التمويل جاهز، لكن مجلس النواب لم يناقش التفاصيل بعد في أي جلسة.",
+        "المواطنون يدفعون فواتير مرتين منذ سنوات، مرة للدولة ومرة لأصحاب المولدات الخاصة.",
+        "الهيئات الاقتصادية رحبت بالخطة، والقطاع الخاص يريد دورا في تنفيذ المشاريع الكبرى.",
+        "الشبكة القديمة تحتاج إصلاحا شاملا، والفواتير المتأخرة تراكمت على مدى عقد كامل.",
+        "المراقبون يرون أن نجاح الخطة مرهون بالإصلاح الحقيقي وليس بالوعود المتكررة فقط.",
+    ]
+    reply = "<blockquote><p>الحكومة رحبت بالإصلاح لكن المواطنون يدفعون الفواتير للمولدات</p></blockquote>"
+    body = f"<article><h1>{TITLE}</h1>" + "".join(f"<p>{s}</p>" for s in essay) + reply
+    body += "</article>"
+    record = extract_article(page(body), "https://news.example/replies")
+    assert "الحكومة رحبت بالإصلاح" in record.text
+
+
+def test_a_pull_quote_restating_one_paragraph_goes():
+    pull = "<blockquote class='pq'><p>الخطة تبدأ مطلع الشهر المقبل وتستمر عامين كاملين كما قال الوزير</p></blockquote>"
+    body = f"<article><h1>{TITLE}</h1>{paragraphs()}{pull}</article>"
+    record = extract_article(page(body), "https://news.example/pull")
+    assert_whole(record.text)
+    assert "كما قال الوزير" not in record.text

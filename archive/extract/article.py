@@ -142,11 +142,14 @@ def title_headings(
     if not title:
         return []
     wanted = normalize(title)
-    return [
+    found = [
         h
         for h in tree.iter("h1", "h2", "h3")
         if normalize(clean_title(h.text_content(), site_names)) == wanted
     ]
+    # The page's own heading first: a teaser card that links to this same story
+    # (a "trending" list) may come earlier in the page, inside a link.
+    return sorted(found, key=lambda h: (any(True for _ in h.iterancestors("a")), h.tag))
 
 
 def _text_after(start: etree._Element) -> list[etree._Element]:
@@ -349,6 +352,7 @@ def extract_article(
         cleaner.site_rules(site.cleanup)
     cleaner.common()
     anchor = headings[0] if headings else None
+    cleaner.other_stories(anchor)
     line = find_date_line(tree, anchor, fetched, site.tzinfo if site is not None else None)
     lead = find_lead(anchor)
     cleaner.drop([lead] if lead is not None else [], "lead")
@@ -357,7 +361,6 @@ def extract_article(
     if line is not None:
         cleaner.drop([line[1]], "date-line")
     cleaner.repeated_quotes()
-    cleaner.link_lines()
 
     doc = trafilatura.bare_extraction(
         tree, url=url, with_metadata=False, include_comments=False, include_tables=True, fast=False

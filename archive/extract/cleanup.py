@@ -6,8 +6,8 @@ article), never because it reads "الأكثر قراءة". A site's own cleanup
 (XPath or CSS, from the registry) run first; then the furniture common to
 news sites: navigation, comment and share widgets, related and most-read
 lists, tickers, video and photo strips, subscription calls, breadcrumbs,
-back-to-top buttons, pull-quotes that repeat the body, and lines that are
-nothing but a short link ("Source link", "اضغط هنا").
+back-to-top buttons, pull-quotes that repeat the body, and the other
+stories a page runs after its own (an infinite scroll's next article).
 
 No rule takes the article. An element holding the title heading, or more than
 ``MAX_SHARE`` of the page's prose (alone or with its same-class siblings), is
@@ -83,6 +83,8 @@ _SCREEN_READER_MAX = 200  # characters: more than that is content, whatever the 
 # Gutenberg) and the words they put on every block.
 _BUILDERS = {"elementor", "et", "vc", "wpb", "fl", "so", "siteorigin", "wp", "jeg", "td", "tdb"}
 _BUILDER_WORDS = {"widget", "widgets", "element", "block", "module", "container", "wrap", "pb"}
+_STORY_MIN = 400  # characters of prose that make an <article> a story, not a card
+_COMMON_WORD_BLOCKS = 50  # a word in more blocks than this is the page's vocabulary
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 
 
@@ -94,6 +96,10 @@ def _token_words(token: str) -> tuple[str, ...]:
     a "sidebar-grid" block, and "article__share" the share widget of an article; a
     "--modifier" only varies it.
     """
+    if ":" in token:
+        # A utility under a variant (Tailwind's "print:hidden", "desktop:mx-0") styles
+        # the element for a medium or a state; it does not name what the element is.
+        return ()
     token = token.split("__")[-1].split("--")[0]
     return tuple(w for w in _SPLIT.split(token) if w)
 
@@ -328,9 +334,10 @@ class Cleaner:
     def repeated_quotes(self, min_words: int = 6, repeated: float = 0.75) -> None:
         """Drop pull-quotes: quote blocks that only repeat the article.
 
-        A quote block goes when its text stands verbatim in another block, or when
-        most of its words (``repeated``, after normalisation) are the article's own:
-        pull-quotes paraphrase the body, a quoted statement brings words of its own.
+        A quote block goes when its text stands verbatim in another block (not one
+        around it), or when most of its words (``repeated``, after normalisation) come
+        from one or two of the article's paragraphs: pull-quotes paraphrase the body,
+        a quoted statement or a reply brings words of its own.
         """
         quotes = list(self.tree.iter("blockquote", "figure", "q"))
         if not quotes:
@@ -343,11 +350,17 @@ class Cleaner:
         spread: Counter[str] = Counter()
         for found in block_words.values():
             spread.update(found)
+        postings: dict[str, list[etree._Element]] = {}
+        for b, found in block_words.items():
+            for w in found:
+                postings.setdefault(w, []).append(b)
         for quote in quotes:
             said = normalize(" ".join(quote.itertext()))
             if not said or len(said) > 400:
                 continue
             inside = {b for b in quote.iter("p", "li", "h2", "h3", "h4") if b in texts}
+            # A block around the quote holds it verbatim: an inline <q> in its sentence.
+            inside.update(b for b in quote.iterancestors("p", "li", "h2", "h3", "h4"))
             own: Counter[str] = Counter()
             for b in inside:
                 own.update(block_words[b])
@@ -358,22 +371,46 @@ class Cleaner:
             )
             words = content_words(said)
             echoed = sum(1 for w in words if spread[w] - own[w] > 0)
+            # A pull-quote restates a paragraph or two; words met here and there over a
+            # long article do not make a reply or a quoted statement one. Words that
+            # stand in many blocks say nothing of where the quote comes from.
+            common = 0
+            hits: Counter[etree._Element] = Counter()
+            for w in words:
+                holders = postings.get(w, ())
+                if len(holders) > _COMMON_WORD_BLOCKS:
+                    common += 1
+                    continue
+                hits.update(b for b in holders if b not in inside)
+            nearest: set[str] = set()
+            for b, _ in hits.most_common(2):
+                nearest |= words & block_words[b]
+            echoed = min(echoed, common + len(nearest))
             echo = len(words) >= min_words and echoed >= repeated * len(words)
             if verbatim or echo:
                 self.removed.append("pull-quote")
                 _drop(quote)
 
-    def link_lines(self, max_words: int = 4) -> None:
-        """Drop blocks that are one short link and nothing else ("Source link", "اضغط هنا")."""
-        for block in list(self.tree.iter("p", "div", "li", "span")):
-            links = block.xpath(".//a")
-            if len(links) != 1 or block.getparent() is None or _inline_in_prose(block):
+    def other_stories(self, anchor: etree._Element | None) -> None:
+        """Drop the stories a page runs beside or after its own (an infinite scroll's next
+        article, teaser cards): every <article> outside the one that holds the title.
+
+        Only when that article is one: a title in a small cover block, with the text in
+        another <article>, says nothing of which is the story.
+        """
+        if anchor is None:
+            return
+        main = next(anchor.iterancestors("article"), None)
+        if main is None or self._p_text.get(main, 0) < _STORY_MIN:
+            return
+        outer = set(main.iterancestors("article"))
+        for el in list(self.tree.iter("article")):
+            if el is main or el in outer or el.getparent() is None:
                 continue
-            text = " ".join("".join(block.itertext()).split())
-            link_text = " ".join("".join(links[0].itertext()).split())
-            if text and text == link_text and len(text.split()) <= max_words:
-                self.removed.append("link-line")
-                _drop(block)
+            if any(a is main for a in el.iterancestors("article")):
+                continue  # the story's own parts
+            self.removed.append(f"other-story:{'.'.join(_words(el))}")
+            _drop(el)
 
     def drop(self, elements: Iterable[etree._Element], why: str) -> None:
         for el in elements:
