@@ -270,25 +270,47 @@ def extract(
     click.echo(json.dumps(record.as_dict(), ensure_ascii=False, indent=2))
 
 
+quiet_option = click.option(
+    "-q", "--quiet", is_flag=True, help="No progress bar or progress lines on standard error."
+)
+workers_option = click.option(
+    "-w",
+    "--workers",
+    "-j",
+    "--jobs",
+    "workers",
+    type=click.IntRange(1),
+    help="Worker processes (default: every core this process may use).",
+)
+
+
 @cli.command()
 @data_option
 @click.option("--site", "site_key", help="Only this site's WARC files and articles.")
-@click.option("-j", "--jobs", type=click.IntRange(1), help="Worker processes (default: all cores).")
+@workers_option
+@quiet_option
 @sites_option
 def reextract(
-    data_dir: Path, site_key: str | None, jobs: int | None, sites_files: tuple[Path, ...]
+    data_dir: Path,
+    site_key: str | None,
+    workers: int | None,
+    quiet: bool,
+    sites_files: tuple[Path, ...],
 ) -> None:
     """Rebuild the article rows from the WARC files alone, without network.
 
     Run it after changing a site's rules and the archive improves; run it twice
-    and nothing changes the second time.
+    and nothing changes the second time. The records are shared out among
+    --workers processes (a single large WARC file too); the rows come out the
+    same whatever their number.
 
     \b
-    Example:
+    Examples:
       arshif reextract --data ./data --site hafryat
+      arshif reextract --data /srv/arshif --workers 4 --quiet
     """
+    from archive.cli.progress import Progress
     from archive.store.reextract import reextract as run
-    from archive.store.reextract import warc_files
 
     if (data_dir / DB_NAME).exists():  # none is fine: it is rebuilt from the WARC files
         _open_archive(data_dir / DB_NAME).close()
@@ -300,14 +322,14 @@ def reextract(
             raise click.ClickException(str(e)) from None
     if not (data_dir / "warc").is_dir():
         raise click.ClickException(f"no WARC files in {data_dir / 'warc'}: nothing to re-extract")
-    files = warc_files(data_dir, site_key)
-    with click.progressbar(length=len(files), label="re-extracting", file=sys.stderr) as bar:
+    with Progress("reextract", quiet=quiet) as progress:
         summary = run(
             data_dir,
             site=site_key,
             sites_files=sites_files_with_env(sites_files, data_dir),
-            jobs=jobs,
-            on_file=lambda _: bar.update(1),
+            workers=workers,
+            on_total=progress.set_total,
+            on_done=progress.advance,
         )
     click.echo(summary.line())
     for problem in summary.skipped:
@@ -315,6 +337,7 @@ def reextract(
     for problem in summary.failed:
         click.echo(f"  failed: {problem}", err=True)
     if summary.failed:
+        click.echo(f"reextract: {len(summary.failed)} failure(s) in {data_dir}", err=True)
         sys.exit(1)
 
 
@@ -497,18 +520,27 @@ def stats(data_dir: Path, runs: int, site_key: str | None, as_json: bool) -> Non
     " NAME.warc.gz.torn-<time>, flag rows whose record is gone, re-extract WARC"
     " responses that have no row. Then check again.",
 )
+@workers_option
+@quiet_option
 @sites_option
-def verify(data_dir: Path, repair: bool, sites_files: tuple[Path, ...]) -> None:
+def verify(
+    data_dir: Path, repair: bool, workers: int | None, quiet: bool, sites_files: tuple[Path, ...]
+) -> None:
     """Check the archive: the database's integrity, that every article version points
     at an existing WARC record whose payload digest matches, and that every WARC
     file reads to its end. Prints each problem; exits 0 only when there is none.
     Rows a repair flagged as having lost their record are listed, not counted.
+    The records are shared out among --workers processes (a single large WARC
+    file too); the problems found are the same whatever their number.
 
     \b
     Examples:
-      arshif verify --data /srv/arshif || mail -s "arshif archive damaged" me@example.org
+      arshif verify --data /srv/arshif -q || mail -s "arshif archive damaged" me@example.org
       arshif verify --data /srv/arshif --repair
+      arshif verify --data /srv/arshif --workers 2
     """
+    from archive.cli.progress import Progress
+    from archive.store.pool import default_workers
     from archive.store.verify import flagged_lines
     from archive.store.verify import verify as run
 
@@ -533,8 +565,13 @@ def verify(data_dir: Path, repair: bool, sites_files: tuple[Path, ...]) -> None:
             click.echo(action)
         click.echo(f"repair: {len(actions)} action(s) in {data_dir}", err=True)
     files = list((data_dir / "warc").glob("*.warc.gz"))
-    with click.progressbar(length=len(files), label="reading WARC files", file=sys.stderr) as bar:
-        problems = run(data_dir, on_step=lambda _: bar.update(1))
+    with Progress("verify", unit="checks", quiet=quiet) as progress:
+        problems = run(
+            data_dir,
+            workers=workers or default_workers(),
+            on_total=progress.set_total,
+            on_done=progress.advance,
+        )
     for problem in problems:
         click.echo(problem)
     if not repair:  # a repair just printed the flags it set

@@ -2,12 +2,15 @@
 
 Run it after improving a site's rules or the extractor, and the archive
 improves; run it on a data directory whose database was lost, and the rows
-come back. No network, no Scrapy: each WARC file is read by a worker process
-(all cores by default), every article response in it is extracted with the
-same ``extract_article`` and turned into a row by the same ``article_row`` the
-crawl uses, and the main process applies the rows in capture order, so the
-latest capture of an article wins, as in the crawl. Running it twice changes
-nothing the second time.
+come back. No network, no Scrapy. The work is split by records, not files (one
+site's crawl writes one file until it reaches 1 GB): the article responses of
+every file are indexed first (offsets, cheap), cut into chunks, and each chunk
+is read and extracted by a worker process (all cores by default) with the same
+``extract_article`` and turned into a row by the same ``article_row`` the crawl
+uses. The main process is the one database writer and applies the rows in
+capture order, whatever the number of workers, so the latest capture of an
+article wins, as in the crawl, and the database comes out the same with one
+worker or eight. Running it twice changes nothing the second time.
 
 An article response is a 200 HTML response whose URL belongs to a registered
 site and either has a ``metadata`` record (the crawl's own verdict) or is an
@@ -17,10 +20,9 @@ article by the site's URL rules now.
 from __future__ import annotations
 
 import json
-import os
+import math
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -30,9 +32,17 @@ from warcio.archiveiterator import ArchiveIterator
 
 from archive.capture.warc import WarcPointer
 from archive.discover.sites import PageKind, Registry, load_registry
+from archive.store.pool import default_workers, ordered_map
 from archive.store.writer import Archive, article_row
 
 _HTML = ("text/html", "application/xhtml+xml")
+# Records per chunk at most: small enough that two workers share even a short
+# file, large enough that a chunk's pickling and file opening cost nothing beside
+# extraction (tens of milliseconds a page).
+MAX_CHUNK = 64
+# Chunks per worker at least, when there are records enough: the last chunks to
+# finish are then short and no core idles for long at the end.
+CHUNKS_PER_WORKER = 4
 
 
 @dataclass
@@ -52,13 +62,27 @@ class Summary:
 
 
 @dataclass(frozen=True)
-class _Candidate:
+class Candidate:
+    """One article response to extract: where it is and what the crawl said of it."""
+
     offset: int
     length: int
     uri: str
     date: str
     record_id: str
     digest: str | None
+    # The crawl's metadata record, when there is one: its id and the discovery hints.
+    metadata_record_id: str | None = None
+    discovery: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Consecutive article responses of one WARC file, extracted by one worker."""
+
+    path: str
+    sites_files: tuple[str, ...]
+    records: tuple[Candidate, ...]
 
 
 @cache
@@ -66,9 +90,11 @@ def _registry(sites_files: tuple[str, ...]) -> Registry:
     return load_registry([Path(p) for p in sites_files])
 
 
-def _scan(path: Path, registry: Registry) -> tuple[list[_Candidate], dict[str, dict[str, Any]]]:
-    """Pass one: the article response candidates and the crawl's metadata records."""
-    candidates, metadata = [], {}
+def _scan(
+    path: Path, registry: Registry, found: list[Candidate], metadata: dict[str, dict[str, Any]]
+) -> None:
+    """Pass one: the article response candidates and the crawl's metadata records, added
+    to found and metadata as they are read (what precedes a damaged record is kept)."""
     with path.open("rb") as f:
         records = ArchiveIterator(f)
         for record in records:
@@ -78,8 +104,12 @@ def _scan(path: Path, registry: Registry) -> tuple[list[_Candidate], dict[str, d
                     data = json.loads(record.content_stream().read())
                 except ValueError:
                     data = {}
-                data["_record_id"] = headers.get_header("WARC-Record-ID")
-                metadata[headers.get_header("WARC-Concurrent-To")] = data
+                discovery = data.get("discovery") if isinstance(data, dict) else None
+                # Only what a row takes from it: the record also holds the page's text.
+                metadata[headers.get_header("WARC-Concurrent-To")] = {
+                    "_record_id": headers.get_header("WARC-Record-ID"),
+                    "discovery": discovery or {},
+                }
             elif record.rec_type == "response" and record.http_headers is not None:
                 status = record.http_headers.get_statuscode()
                 content_type = (record.http_headers.get_header("Content-Type") or "").lower()
@@ -90,8 +120,8 @@ def _scan(path: Path, registry: Registry) -> tuple[list[_Candidate], dict[str, d
                     and registry.site_for_url(uri)
                 ):
                     records.read_to_end(record)
-                    candidates.append(
-                        _Candidate(
+                    found.append(
+                        Candidate(
                             offset=records.get_record_offset(),
                             length=records.get_record_length(),
                             uri=uri,
@@ -100,48 +130,98 @@ def _scan(path: Path, registry: Registry) -> tuple[list[_Candidate], dict[str, d
                             digest=headers.get_header("WARC-Payload-Digest"),
                         )
                     )
-    return candidates, metadata
+
+
+def _articles(
+    found: list[Candidate], metadata: dict[str, dict[str, Any]], registry: Registry
+) -> list[Candidate]:
+    """The candidates that are articles: the crawl said so, or the site's URL rules do."""
+    articles = []
+    for c in found:
+        meta = metadata.get(c.record_id)
+        site = registry.site_for_url(c.uri)
+        if site is None or (meta is None and site.classify(c.uri) is not PageKind.ARTICLE):
+            continue
+        if meta is not None:
+            c = replace(c, metadata_record_id=meta["_record_id"], discovery=meta["discovery"])
+        articles.append(c)
+    return articles
+
+
+def index_warc(path: str | Path, sites_files: tuple[str, ...] = ()) -> list[Candidate]:
+    """The article responses of one WARC file, in file order. Raises on a damaged file."""
+    registry = _registry(sites_files)
+    found: list[Candidate] = []
+    metadata: dict[str, dict[str, Any]] = {}
+    _scan(Path(path), registry, found, metadata)
+    return _articles(found, metadata, registry)
+
+
+def chunk_records(records: list[Candidate], size: int) -> Iterator[tuple[Candidate, ...]]:
+    """records cut into consecutive runs of at most size, in order."""
+    for start in range(0, len(records), size):
+        yield tuple(records[start : start + size])
+
+
+def chunk_size(total: int, workers: int) -> int:
+    """Records per chunk for total records over workers: at least CHUNKS_PER_WORKER
+    chunks a worker when there are records enough, never more than MAX_CHUNK records."""
+    return max(1, min(MAX_CHUNK, math.ceil(total / (max(1, workers) * CHUNKS_PER_WORKER))))
+
+
+def rows_from_chunk(chunk: Chunk) -> list[dict[str, Any] | str]:
+    """The article row of each record of chunk, in order, or one line saying why a record
+    gave none. Runs in a worker process."""
+    from archive.extract.article import extract_article  # heavy: only where extraction happens
+
+    registry = _registry(chunk.sites_files)
+    path = Path(chunk.path)
+    out: list[dict[str, Any] | str] = []
+    with path.open("rb") as f:
+        for c in chunk.records:
+            try:
+                site = registry.site_for_url(c.uri)
+                if site is None:  # the registry changed under us: say so, do not drop it
+                    raise ValueError("no registered site for this URL")
+                f.seek(c.offset)
+                record = next(iter(ArchiveIterator(f)))
+                body = record.content_stream().read()  # Content-Encoding undone
+                discovery = c.discovery or {}
+                fetched = datetime.fromisoformat(c.date.replace("Z", "+00:00"))
+                result = extract_article(
+                    body,
+                    c.uri,
+                    site,
+                    content_type=record.http_headers.get_header("Content-Type"),
+                    hints=discovery,
+                    fetched=fetched,
+                )
+                pointer = WarcPointer(path.name, c.offset, c.length, c.record_id, c.digest, c.date)
+                out.append(
+                    article_row(
+                        result,
+                        url=site.article_url(c.uri, result.canonical_url),
+                        fetched_url=c.uri,
+                        fetched=fetched.isoformat(),
+                        pointer=pointer,
+                        discovery=discovery if c.metadata_record_id is not None else None,
+                        metadata_record_id=c.metadata_record_id,
+                    )
+                )
+            except Exception as e:  # one bad record is a line, not the end of its chunk
+                out.append(f"{path.name} @ {c.offset} ({c.uri}): {type(e).__name__}: {e}")
+    return out
 
 
 def rows_from_warc(path: str | Path, sites_files: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-    """The article rows one WARC file yields, in capture order. Runs in a worker process."""
-    from archive.extract.article import extract_article  # heavy: only where extraction happens
-
-    path = Path(path)
-    registry = _registry(sites_files)
-    candidates, metadata = _scan(path, registry)
+    """The article rows one WARC file yields, in capture order, in this process.
+    Raises on a damaged file or record."""
+    records = index_warc(path, sites_files)
     rows = []
-    with path.open("rb") as f:
-        for c in candidates:
-            site = registry.site_for_url(c.uri)
-            meta = metadata.get(c.record_id)
-            if site is None or (meta is None and site.classify(c.uri) is not PageKind.ARTICLE):
-                continue
-            f.seek(c.offset)
-            record = next(iter(ArchiveIterator(f)))
-            body = record.content_stream().read()  # Content-Encoding undone
-            discovery = (meta or {}).get("discovery") or {}
-            fetched = datetime.fromisoformat(c.date.replace("Z", "+00:00"))
-            result = extract_article(
-                body,
-                c.uri,
-                site,
-                content_type=record.http_headers.get_header("Content-Type"),
-                hints=discovery,
-                fetched=fetched,
-            )
-            pointer = WarcPointer(path.name, c.offset, c.length, c.record_id, c.digest, c.date)
-            rows.append(
-                article_row(
-                    result,
-                    url=site.article_url(c.uri, result.canonical_url),
-                    fetched_url=c.uri,
-                    fetched=fetched.isoformat(),
-                    pointer=pointer,
-                    discovery=discovery if meta is not None else None,
-                    metadata_record_id=(meta or {}).get("_record_id"),
-                )
-            )
+    for item in rows_from_chunk(Chunk(str(path), sites_files, tuple(records))):
+        if isinstance(item, str):
+            raise ValueError(item)
+        rows.append(item)
     return rows
 
 
@@ -153,23 +233,21 @@ def warc_files(data_dir: Path, site: str | None = None) -> list[Path]:
     return [p for p in files if site is None or p.name.startswith(f"{site}-")]
 
 
-def _iter_results(
-    files: list[Path], sites_files: tuple[str, ...], jobs: int
-) -> Iterator[tuple[Path, list[dict[str, Any]] | Exception]]:
-    if jobs <= 1:
-        for path in files:
-            try:
-                yield path, rows_from_warc(path, sites_files)
-            except Exception as e:  # a damaged file is reported, not fatal
-                yield path, e
-        return
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = [(path, pool.submit(rows_from_warc, path, sites_files)) for path in files]
-        for path, future in futures:  # in submission order: capture order is kept
-            try:
-                yield path, future.result()
-            except Exception as e:
-                yield path, e
+def _index_all(
+    files: list[Path], files_config: tuple[str, ...], summary: Summary
+) -> list[tuple[Path, list[Candidate]]]:
+    registry = _registry(files_config)
+    indexed = []
+    for path in files:
+        found: list[Candidate] = []
+        metadata: dict[str, dict[str, Any]] = {}
+        try:
+            _scan(path, registry, found, metadata)
+        except Exception as e:  # a damaged file: its records before the damage still count
+            where = f" after offset {found[-1].offset}" if found else ""
+            summary.failed.append(f"{path.name}: unreadable{where}: {type(e).__name__}: {e}")
+        indexed.append((path, _articles(found, metadata, registry)))
+    return indexed
 
 
 def reextract(
@@ -177,13 +255,19 @@ def reextract(
     *,
     site: str | None = None,
     sites_files: Iterable[str | Path] = (),
-    jobs: int | None = None,
-    on_file: Callable[[Path], None] | None = None,
+    workers: int | None = None,
+    on_total: Callable[[int], None] | None = None,
+    on_done: Callable[[int], None] | None = None,
 ) -> Summary:
-    """Rebuild (insert or update) the article rows of data_dir from its WARC files."""
+    """Rebuild (insert or update) the article rows of data_dir from its WARC files.
+
+    on_total is told how many article responses there are once they are indexed;
+    on_done how many more were handled, as chunks come back.
+    """
     data_dir = Path(data_dir)
     files_config = tuple(str(Path(p).resolve()) for p in sites_files)
     registry = _registry(files_config)
+    workers = workers or default_workers()
     archive = Archive.open(data_dir)
     for registered in registry.values():
         archive.register_site(registered)
@@ -197,17 +281,33 @@ def reextract(
             )
             files.remove(path)
     summary.files = len(files)
+    indexed = _index_all(files, files_config, summary)
+    total = sum(len(records) for _, records in indexed)
+    if on_total is not None:
+        on_total(total)
+    size = chunk_size(total, workers)
+    chunks = (
+        Chunk(str(path), files_config, part)
+        for path, records in indexed
+        for part in chunk_records(records, size)
+    )
     try:
-        for path, result in _iter_results(files, files_config, jobs or os.cpu_count() or 1):
-            if isinstance(result, Exception):
-                summary.failed.append(f"{path.name}: {result}")
+        for chunk, result in ordered_map(rows_from_chunk, chunks, workers):
+            if isinstance(result, Exception):  # the worker itself died: every record is named
+                first, last = chunk.records[0].offset, chunk.records[-1].offset
+                summary.failed.append(
+                    f"{Path(chunk.path).name} @ {first}..{last} ({len(chunk.records)} records):"
+                    f" {type(result).__name__}: {result}"
+                )
             else:
-                for row in result:
-                    if site is None or row["site"] == site:
+                for item in result:
+                    if isinstance(item, str):
+                        summary.failed.append(item)
+                    elif site is None or item["site"] == site:
                         summary.responses += 1
-                        _apply(archive, row, summary)
-            if on_file is not None:
-                on_file(path)
+                        _apply(archive, item, summary)
+            if on_done is not None:
+                on_done(len(chunk.records))
     finally:
         archive.close()
     return summary
