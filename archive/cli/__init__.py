@@ -425,8 +425,9 @@ def search(
     help="Where to write (default: DATA/arshif.wacz).",
 )
 @click.option("--title", help="The collection's title.")
+@quiet_option
 def export_wacz(
-    data_dir: Path, site_key: str | None, output: Path | None, title: str | None
+    data_dir: Path, site_key: str | None, output: Path | None, title: str | None, quiet: bool
 ) -> None:
     """Package the archive as a WACZ for ReplayWeb.page or pywb.
 
@@ -437,16 +438,22 @@ def export_wacz(
     Example:
       arshif export-wacz --data ./data -o hafryat.wacz --site hafryat
     """
+    from archive.cli.progress import Progress
     from archive.store.reextract import warc_files
     from archive.store.wacz import export_wacz as run
 
     _archive_path(data_dir)
     target = output or data_dir / "arshif.wacz"
-    files = warc_files(data_dir, site_key)
-    with click.progressbar(length=len(files), label="packing WARC files", file=sys.stderr) as bar:
+    size = sum(p.stat().st_size for p in warc_files(data_dir, site_key))
+    # Counted as the WARC files are packed; indexing them first shows as 0 bytes.
+    with Progress("export-wacz", size, unit="bytes", quiet=quiet) as progress:
         try:
             summary = run(
-                data_dir, target, site=site_key, title=title, on_file=lambda _: bar.update(1)
+                data_dir,
+                target,
+                site=site_key,
+                title=title,
+                on_file=lambda path: progress.advance(path.stat().st_size),
             )
         except FileNotFoundError as e:
             raise click.ClickException(str(e)) from None
@@ -601,6 +608,7 @@ def verify(
     help="Start a CSV with the UTF-8 byte order mark, which Excel needs to read Arabic"
     " (default: on for csv).",
 )
+@quiet_option
 def export(
     data_dir: Path,
     site_key: str | None,
@@ -609,6 +617,7 @@ def export(
     fmt: str,
     output: Path | None,
     bom: bool | None,
+    quiet: bool,
 ) -> None:
     """Export articles (text and metadata) as JSON lines, CSV or Parquet.
 
@@ -618,6 +627,8 @@ def export(
       arshif export --format parquet --since 2020-10-01 --until 2020-10-31 -o oct.parquet
       arshif export --format csv --no-bom -o articles.csv   # for tools that choke on a BOM
     """
+    from archive.cli.progress import Progress
+    from archive.store.export import count
     from archive.store.export import export as run
 
     db = _open_archive(_archive_path(data_dir))
@@ -631,27 +642,42 @@ def export(
         raise click.UsageError("--format parquet needs -o FILE")
     if bom and fmt != "csv":
         raise BadUsage(f"--bom is for --format csv; {fmt} is read as UTF-8 without it")
-    count = run(
-        data_dir, fmt, output, site=site_key, since=since, until=until, bom=bom is not False
-    )
-    click.echo(f"{count} article(s) exported", err=True)
+    total = count(data_dir, site_key, since, until)
+    with Progress("export", total, unit="articles", quiet=quiet) as progress:
+        exported = run(
+            data_dir,
+            fmt,
+            output,
+            site=site_key,
+            since=since,
+            until=until,
+            bom=bom is not False,
+            on_row=progress.advance,
+        )
+    click.echo(f"{exported} article(s) exported", err=True)
 
 
 @cli.command()
 @data_option
-def reindex(data_dir: Path) -> None:
+@quiet_option
+def reindex(data_dir: Path, quiet: bool) -> None:
     """Rebuild the search index (after an upgrade that changes the normalisation).
 
     \b
     Example:
       arshif reindex --data ./data
     """
+    from archive.cli.progress import Progress
     from archive.store.writer import Archive
 
     _archive_path(data_dir)
     archive = Archive.open(data_dir)
-    click.echo(f"{archive.reindex()} articles indexed")
-    archive.close()
+    try:
+        with Progress("reindex", unit="articles", quiet=quiet) as progress:
+            indexed = archive.reindex(on_total=progress.set_total, on_done=progress.advance)
+    finally:
+        archive.close()
+    click.echo(f"{indexed} articles indexed")
 
 
 def main() -> None:

@@ -28,9 +28,7 @@ PLAIN_STEPS = 10
 
 
 def _amount(value: float, unit: str) -> str:
-    if unit == "bytes":
-        return f"{value / 1e6:.1f} MB"
-    return f"{int(value)}"
+    return f"{value / 1e6:.1f}" if unit == "bytes" else f"{int(value)}"
 
 
 def _duration(seconds: float) -> str:
@@ -136,7 +134,7 @@ class Progress:
 
     def _count(self) -> str:
         total = f"/{_amount(self.total, self.unit)}" if self.total is not None else ""
-        unit = "" if self.unit == "bytes" else f" {self.unit}"
+        unit = " MB" if self.unit == "bytes" else f" {self.unit}"
         return f"{_amount(self.done, self.unit)}{total}{unit}"
 
     def _rate(self, elapsed: float) -> str:

@@ -97,39 +97,63 @@ def _scan(
     to found and metadata as they are read (what precedes a damaged record is kept)."""
     with path.open("rb") as f:
         records = ArchiveIterator(f)
-        for record in records:
-            headers = record.rec_headers
-            if record.rec_type == "metadata" and headers.get_header("WARC-Concurrent-To"):
-                try:
-                    data = json.loads(record.content_stream().read())
-                except ValueError:
-                    data = {}
-                discovery = data.get("discovery") if isinstance(data, dict) else None
-                # Only what a row takes from it: the record also holds the page's text.
-                metadata[headers.get_header("WARC-Concurrent-To")] = {
-                    "_record_id": headers.get_header("WARC-Record-ID"),
-                    "discovery": discovery or {},
-                }
-            elif record.rec_type == "response" and record.http_headers is not None:
-                status = record.http_headers.get_statuscode()
-                content_type = (record.http_headers.get_header("Content-Type") or "").lower()
-                uri = headers.get_header("WARC-Target-URI")
-                if (
-                    status == "200"
-                    and content_type.startswith(_HTML)
-                    and registry.site_for_url(uri)
-                ):
-                    records.read_to_end(record)
-                    found.append(
-                        Candidate(
-                            offset=records.get_record_offset(),
-                            length=records.get_record_length(),
-                            uri=uri,
-                            date=headers.get_header("WARC-Date"),
-                            record_id=headers.get_header("WARC-Record-ID"),
-                            digest=headers.get_header("WARC-Payload-Digest"),
-                        )
-                    )
+        try:
+            for record in records:
+                _scan_record(record, records, registry, found, metadata)
+        except Exception as e:  # warcio cannot go past a damaged record: say where it is
+            raise DamagedWarc(f"{path.name}: {_damage(records.offset, e)}") from e
+
+
+class DamagedWarc(ValueError):
+    """A WARC file that cannot be read past some offset; its message is one line."""
+
+
+def _damage(offset: int, error: Exception) -> str:
+    """One printable line: warcio's message may quote the damaged bytes."""
+    detail = str(error).splitlines()[0][:80] if str(error) else ""
+    if not detail.isprintable():
+        detail = ""
+    return f"unreadable from offset {offset}: {type(error).__name__}" + (
+        f": {detail}" if detail else ""
+    )
+
+
+def _scan_record(
+    record: Any,
+    records: ArchiveIterator,
+    registry: Registry,
+    found: list[Candidate],
+    metadata: dict[str, dict[str, Any]],
+) -> None:
+    """Index one record: a metadata record's verdict, or an article response candidate."""
+    headers = record.rec_headers
+    if record.rec_type == "metadata" and headers.get_header("WARC-Concurrent-To"):
+        try:
+            data = json.loads(record.content_stream().read())
+        except ValueError:
+            data = {}
+        discovery = data.get("discovery") if isinstance(data, dict) else None
+        # Only what a row takes from it: the record also holds the page's text.
+        metadata[headers.get_header("WARC-Concurrent-To")] = {
+            "_record_id": headers.get_header("WARC-Record-ID"),
+            "discovery": discovery or {},
+        }
+    elif record.rec_type == "response" and record.http_headers is not None:
+        status = record.http_headers.get_statuscode()
+        content_type = (record.http_headers.get_header("Content-Type") or "").lower()
+        uri = headers.get_header("WARC-Target-URI")
+        if status == "200" and content_type.startswith(_HTML) and registry.site_for_url(uri):
+            records.read_to_end(record)
+            found.append(
+                Candidate(
+                    offset=records.get_record_offset(),
+                    length=records.get_record_length(),
+                    uri=uri,
+                    date=headers.get_header("WARC-Date"),
+                    record_id=headers.get_header("WARC-Record-ID"),
+                    digest=headers.get_header("WARC-Payload-Digest"),
+                )
+            )
 
 
 def _articles(
@@ -243,9 +267,10 @@ def _index_all(
         metadata: dict[str, dict[str, Any]] = {}
         try:
             _scan(path, registry, found, metadata)
-        except Exception as e:  # a damaged file: its records before the damage still count
-            where = f" after offset {found[-1].offset}" if found else ""
-            summary.failed.append(f"{path.name}: unreadable{where}: {type(e).__name__}: {e}")
+        except DamagedWarc as e:  # its records before the damage still count
+            summary.failed.append(f"{e} (arshif verify --repair moves the rest aside)")
+        except OSError as e:
+            summary.failed.append(f"{path.name}: cannot read it: {e.strerror or e}")
         indexed.append((path, _articles(found, metadata, registry)))
     return indexed
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import socket
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -534,14 +534,23 @@ class Archive:
             [article_id, index_text(title), index_text(text)],
         )
 
-    def reindex(self) -> int:
+    def reindex(
+        self,
+        on_total: Callable[[int], None] | None = None,
+        on_done: Callable[[int], None] | None = None,
+    ) -> int:
         """Rebuild the whole full-text index (after a change to the normalisation), in
-        one transaction: interrupted, it leaves the old index whole, not half of one."""
+        one transaction: interrupted, it leaves the old index whole, not half of one.
+        on_total is told how many articles there are, on_done each one indexed."""
         with self._transaction():
             self.db.execute("DELETE FROM articles_fts")
             ids = [r[0] for r in self.db.execute("SELECT id FROM articles")]
+            if on_total is not None:
+                on_total(len(ids))
             for article_id in ids:
                 self._index(article_id)
+                if on_done is not None:
+                    on_done(1)
         return len(ids)
 
     def article_count(self, site: str | None = None) -> int:
