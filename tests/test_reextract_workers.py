@@ -13,6 +13,7 @@ import pytest
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from archive.store.fingerprint import simhash, to_hex
 from archive.store.reextract import chunk_records, chunk_size, index_warc, reextract
 from archive.store.verify import file_ranges, verify
 
@@ -102,6 +103,10 @@ def test_reextract_with_one_and_two_workers_gives_the_same_database(archive_dir,
     first, second = dump(archive_dir), dump(other)
     assert first["articles"] and first["article_versions"] and first["articles_fts"]
     assert first == second
+    # The simhash the workers computed is the one the writer would have.
+    with sqlite3.connect(archive_dir / "archive.db") as db:
+        stored = db.execute("SELECT text, fingerprint FROM articles").fetchall()
+    assert all(fp == to_hex(simhash(text)) for text, fp in stored)
 
 
 def test_reextract_on_the_demo_archive_with_one_and_two_workers(demo_archive, tmp_path):

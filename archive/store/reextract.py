@@ -32,6 +32,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from archive.capture.warc import WarcPointer
 from archive.discover.sites import PageKind, Registry, load_registry
+from archive.store.fingerprint import simhash
 from archive.store.pool import default_workers, ordered_map
 from archive.store.writer import Archive, article_row
 
@@ -40,6 +41,8 @@ _HTML = ("text/html", "application/xhtml+xml")
 # file, large enough that a chunk's pickling and file opening cost nothing beside
 # extraction (tens of milliseconds a page).
 MAX_CHUNK = 64
+# The key under which a worker hands the parent a row's simhash (not a column).
+SIMHASH = "_simhash"
 # Chunks per worker at least, when there are records enough: the last chunks to
 # finish are then short and no core idles for long at the end.
 CHUNKS_PER_WORKER = 4
@@ -195,7 +198,8 @@ def chunk_size(total: int, workers: int) -> int:
 
 def rows_from_chunk(chunk: Chunk) -> list[dict[str, Any] | str]:
     """The article row of each record of chunk, in order, or one line saying why a record
-    gave none. Runs in a worker process."""
+    gave none. Runs in a worker process, which also computes each text's simhash (the
+    writer's costliest step) under the row's SIMHASH key."""
     from archive.extract.article import extract_article  # heavy: only where extraction happens
 
     registry = _registry(chunk.sites_files)
@@ -221,17 +225,16 @@ def rows_from_chunk(chunk: Chunk) -> list[dict[str, Any] | str]:
                     fetched=fetched,
                 )
                 pointer = WarcPointer(path.name, c.offset, c.length, c.record_id, c.digest, c.date)
-                out.append(
-                    article_row(
-                        result,
-                        url=site.article_url(c.uri, result.canonical_url),
-                        fetched_url=c.uri,
-                        fetched=fetched.isoformat(),
-                        pointer=pointer,
-                        discovery=discovery if c.metadata_record_id is not None else None,
-                        metadata_record_id=c.metadata_record_id,
-                    )
+                row = article_row(
+                    result,
+                    url=site.article_url(c.uri, result.canonical_url),
+                    fetched_url=c.uri,
+                    fetched=fetched.isoformat(),
+                    pointer=pointer,
+                    discovery=discovery if c.metadata_record_id is not None else None,
+                    metadata_record_id=c.metadata_record_id,
                 )
+                out.append(row | {SIMHASH: simhash(row["text"])})
             except Exception as e:  # one bad record is a line, not the end of its chunk
                 out.append(f"{path.name} @ {c.offset} ({c.uri}): {type(e).__name__}: {e}")
     return out
@@ -245,6 +248,7 @@ def rows_from_warc(path: str | Path, sites_files: tuple[str, ...] = ()) -> list[
     for item in rows_from_chunk(Chunk(str(path), sites_files, tuple(records))):
         if isinstance(item, str):
             raise ValueError(item)
+        item.pop(SIMHASH)
         rows.append(item)
     return rows
 
@@ -339,7 +343,8 @@ def reextract(
 
 
 def _apply(archive: Archive, row: dict[str, Any], summary: Summary) -> None:
-    outcome = archive.save_article(row)
+    known = (row["text"], row.pop(SIMHASH))
+    outcome = archive.save_article(row, known_simhash=known)
     if outcome == "new":
         summary.inserted += 1
     elif outcome == "updated":

@@ -294,7 +294,13 @@ class Archive:
         with self.db.conn:
             self.db.table("captures").update(capture_id, {"error": error})
 
-    def save_article(self, article: Mapping[str, Any], aliases: Iterable[str] = ()) -> str:
+    def save_article(
+        self,
+        article: Mapping[str, Any],
+        aliases: Iterable[str] = (),
+        *,
+        known_simhash: tuple[str | None, int | None] | None = None,
+    ) -> str:
         """Store one capture of an article; returns "new", "updated" or "unchanged".
 
         The article is found by its URL or any alias. A capture whose title or
@@ -305,6 +311,10 @@ class Archive:
         index, aliases and near-duplicate group follow in the same transaction:
         a process killed half-way leaves none of them, so the next run stores
         the article afresh instead of tripping over half of it.
+
+        known_simhash: (text, simhash(text)) computed elsewhere (a worker process),
+        used when the article's text is that text: the simhash is most of the
+        writer's work for a long article.
         """
         row = dict(article)
         if isinstance(row.get("discovery"), dict):
@@ -329,7 +339,7 @@ class Archive:
                 )
             if outcome != "unchanged":
                 self._index(article_id)
-                self._fingerprint(article_id)
+                self._fingerprint(article_id, known_simhash)
         return outcome
 
     @contextmanager
@@ -488,9 +498,11 @@ class Archive:
         ).fetchone()
         return KnownArticle(*found) if found else None
 
-    def _fingerprint(self, article_id: int) -> None:
+    def _fingerprint(
+        self, article_id: int, known: tuple[str | None, int | None] | None = None
+    ) -> None:
         text = self.db.execute("SELECT text FROM articles WHERE id = ?", [article_id]).fetchone()[0]
-        fingerprint = simhash(text)
+        fingerprint = known[1] if known is not None and known[0] == text else simhash(text)
         self.db.execute("DELETE FROM fingerprint_bands WHERE article_id = ?", [article_id])
         if fingerprint is None:
             self.db.execute(
