@@ -4,7 +4,7 @@ Run it after improving a site's rules or the extractor, and the archive
 improves; run it on a data directory whose database was lost, and the rows
 come back. No network, no Scrapy. The work is split by records, not files (one
 site's crawl writes one file until it reaches 1 GB): the article responses of
-every file are indexed first (offsets, cheap), cut into chunks, and each chunk
+each file are indexed first (offsets, cheap), cut into chunks, and each chunk
 is read and extracted by a worker process (all cores by default) with the same
 ``extract_article`` and turned into a row by the same ``article_row`` the crawl
 uses. The main process is the one database writer and applies the rows in
@@ -261,22 +261,42 @@ def warc_files(data_dir: Path, site: str | None = None) -> list[Path]:
     return [p for p in files if site is None or p.name.startswith(f"{site}-")]
 
 
-def _index_all(
-    files: list[Path], files_config: tuple[str, ...], summary: Summary
-) -> list[tuple[Path, list[Candidate]]]:
+def _index_file(path: Path, registry: Registry, damaged: list[str]) -> list[Candidate]:
+    found: list[Candidate] = []
+    metadata: dict[str, dict[str, Any]] = {}
+    try:
+        _scan(path, registry, found, metadata)
+    except DamagedWarc as e:  # its records before the damage still count
+        damaged.append(f"{e} (arshif verify --repair moves the rest aside)")
+    except OSError as e:
+        damaged.append(f"{path.name}: cannot read it: {e.strerror or e}")
+    return _articles(found, metadata, registry)
+
+
+def _chunks(
+    files: list[Path],
+    files_config: tuple[str, ...],
+    workers: int,
+    damaged: list[str],
+    on_total: Callable[[int], None] | None,
+) -> Iterator[Chunk]:
+    """The chunks of every file, each file indexed only when the workers reach it, so
+    memory holds one file's index, not the archive's. Until the last file is indexed
+    the total told on_total is an estimate, from the records per byte seen so far."""
     registry = _registry(files_config)
-    indexed = []
-    for path in files:
-        found: list[Candidate] = []
-        metadata: dict[str, dict[str, Any]] = {}
-        try:
-            _scan(path, registry, found, metadata)
-        except DamagedWarc as e:  # its records before the damage still count
-            summary.failed.append(f"{e} (arshif verify --repair moves the rest aside)")
-        except OSError as e:
-            summary.failed.append(f"{path.name}: cannot read it: {e.strerror or e}")
-        indexed.append((path, _articles(found, metadata, registry)))
-    return indexed
+    sizes = [p.stat().st_size for p in files]
+    seen_bytes = seen_records = 0
+    for n, path in enumerate(files):
+        records = _index_file(path, registry, damaged)
+        seen_bytes += sizes[n]
+        seen_records += len(records)
+        if on_total is not None:
+            last = n == len(files) - 1
+            on_total(
+                seen_records if last else round(seen_records * sum(sizes) / max(1, seen_bytes))
+            )
+        for part in chunk_records(records, chunk_size(len(records), workers)):
+            yield Chunk(str(path), files_config, part)
 
 
 def reextract(
@@ -290,8 +310,8 @@ def reextract(
 ) -> Summary:
     """Rebuild (insert or update) the article rows of data_dir from its WARC files.
 
-    on_total is told how many article responses there are once they are indexed;
-    on_done how many more were handled, as chunks come back.
+    on_total is told how many article responses there are (estimated until every
+    file is indexed); on_done how many more were handled, as chunks come back.
     """
     data_dir = Path(data_dir)
     files_config = tuple(str(Path(p).resolve()) for p in sites_files)
@@ -310,16 +330,10 @@ def reextract(
             )
             files.remove(path)
     summary.files = len(files)
-    indexed = _index_all(files, files_config, summary)
-    total = sum(len(records) for _, records in indexed)
-    if on_total is not None:
-        on_total(total)
-    size = chunk_size(total, workers)
-    chunks = (
-        Chunk(str(path), files_config, part)
-        for path, records in indexed
-        for part in chunk_records(records, size)
-    )
+    damaged: list[str] = []
+    if on_total is not None and not files:
+        on_total(0)
+    chunks = _chunks(files, files_config, workers, damaged, on_total)
     try:
         for chunk, result in ordered_map(rows_from_chunk, chunks, workers):
             if isinstance(result, Exception):  # the worker itself died: every record is named
@@ -339,6 +353,8 @@ def reextract(
                 on_done(len(chunk.records))
     finally:
         archive.close()
+    # Damaged files first, then records, whatever the order the index and the workers met them.
+    summary.failed = damaged + summary.failed
     return summary
 
 
