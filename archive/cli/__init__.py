@@ -270,25 +270,47 @@ def extract(
     click.echo(json.dumps(record.as_dict(), ensure_ascii=False, indent=2))
 
 
+quiet_option = click.option(
+    "-q", "--quiet", is_flag=True, help="No progress bar or progress lines on standard error."
+)
+workers_option = click.option(
+    "-w",
+    "--workers",
+    "-j",
+    "--jobs",
+    "workers",
+    type=click.IntRange(1),
+    help="Worker processes (default: every core this process may use).",
+)
+
+
 @cli.command()
 @data_option
 @click.option("--site", "site_key", help="Only this site's WARC files and articles.")
-@click.option("-j", "--jobs", type=click.IntRange(1), help="Worker processes (default: all cores).")
+@workers_option
+@quiet_option
 @sites_option
 def reextract(
-    data_dir: Path, site_key: str | None, jobs: int | None, sites_files: tuple[Path, ...]
+    data_dir: Path,
+    site_key: str | None,
+    workers: int | None,
+    quiet: bool,
+    sites_files: tuple[Path, ...],
 ) -> None:
     """Rebuild the article rows from the WARC files alone, without network.
 
     Run it after changing a site's rules and the archive improves; run it twice
-    and nothing changes the second time.
+    and nothing changes the second time. The records are shared out among
+    --workers processes (a single large WARC file too); the rows come out the
+    same whatever their number.
 
     \b
-    Example:
+    Examples:
       arshif reextract --data ./data --site hafryat
+      arshif reextract --data /srv/arshif --workers 4 --quiet
     """
+    from archive.cli.progress import Progress
     from archive.store.reextract import reextract as run
-    from archive.store.reextract import warc_files
 
     if (data_dir / DB_NAME).exists():  # none is fine: it is rebuilt from the WARC files
         _open_archive(data_dir / DB_NAME).close()
@@ -300,14 +322,14 @@ def reextract(
             raise click.ClickException(str(e)) from None
     if not (data_dir / "warc").is_dir():
         raise click.ClickException(f"no WARC files in {data_dir / 'warc'}: nothing to re-extract")
-    files = warc_files(data_dir, site_key)
-    with click.progressbar(length=len(files), label="re-extracting", file=sys.stderr) as bar:
+    with Progress("reextract", quiet=quiet) as progress:
         summary = run(
             data_dir,
             site=site_key,
             sites_files=sites_files_with_env(sites_files, data_dir),
-            jobs=jobs,
-            on_file=lambda _: bar.update(1),
+            workers=workers,
+            on_total=progress.set_total,
+            on_done=progress.advance,
         )
     click.echo(summary.line())
     for problem in summary.skipped:
@@ -315,6 +337,7 @@ def reextract(
     for problem in summary.failed:
         click.echo(f"  failed: {problem}", err=True)
     if summary.failed:
+        click.echo(f"reextract: {len(summary.failed)} failure(s) in {data_dir}", err=True)
         sys.exit(1)
 
 
@@ -402,8 +425,9 @@ def search(
     help="Where to write (default: DATA/arshif.wacz).",
 )
 @click.option("--title", help="The collection's title.")
+@quiet_option
 def export_wacz(
-    data_dir: Path, site_key: str | None, output: Path | None, title: str | None
+    data_dir: Path, site_key: str | None, output: Path | None, title: str | None, quiet: bool
 ) -> None:
     """Package the archive as a WACZ for ReplayWeb.page or pywb.
 
@@ -414,16 +438,22 @@ def export_wacz(
     Example:
       arshif export-wacz --data ./data -o hafryat.wacz --site hafryat
     """
+    from archive.cli.progress import Progress
     from archive.store.reextract import warc_files
     from archive.store.wacz import export_wacz as run
 
     _archive_path(data_dir)
     target = output or data_dir / "arshif.wacz"
-    files = warc_files(data_dir, site_key)
-    with click.progressbar(length=len(files), label="packing WARC files", file=sys.stderr) as bar:
+    size = sum(p.stat().st_size for p in warc_files(data_dir, site_key))
+    # Counted as the WARC files are packed; indexing them first shows as 0 bytes.
+    with Progress("export-wacz", size, unit="bytes", quiet=quiet) as progress:
         try:
             summary = run(
-                data_dir, target, site=site_key, title=title, on_file=lambda _: bar.update(1)
+                data_dir,
+                target,
+                site=site_key,
+                title=title,
+                on_file=lambda path: progress.advance(path.stat().st_size),
             )
         except FileNotFoundError as e:
             raise click.ClickException(str(e)) from None
@@ -497,18 +527,27 @@ def stats(data_dir: Path, runs: int, site_key: str | None, as_json: bool) -> Non
     " NAME.warc.gz.torn-<time>, flag rows whose record is gone, re-extract WARC"
     " responses that have no row. Then check again.",
 )
+@workers_option
+@quiet_option
 @sites_option
-def verify(data_dir: Path, repair: bool, sites_files: tuple[Path, ...]) -> None:
+def verify(
+    data_dir: Path, repair: bool, workers: int | None, quiet: bool, sites_files: tuple[Path, ...]
+) -> None:
     """Check the archive: the database's integrity, that every article version points
     at an existing WARC record whose payload digest matches, and that every WARC
     file reads to its end. Prints each problem; exits 0 only when there is none.
     Rows a repair flagged as having lost their record are listed, not counted.
+    The records are shared out among --workers processes (a single large WARC
+    file too); the problems found are the same whatever their number.
 
     \b
     Examples:
-      arshif verify --data /srv/arshif || mail -s "arshif archive damaged" me@example.org
+      arshif verify --data /srv/arshif -q || mail -s "arshif archive damaged" me@example.org
       arshif verify --data /srv/arshif --repair
+      arshif verify --data /srv/arshif --workers 2
     """
+    from archive.cli.progress import Progress
+    from archive.store.pool import default_workers
     from archive.store.verify import flagged_lines
     from archive.store.verify import verify as run
 
@@ -533,8 +572,13 @@ def verify(data_dir: Path, repair: bool, sites_files: tuple[Path, ...]) -> None:
             click.echo(action)
         click.echo(f"repair: {len(actions)} action(s) in {data_dir}", err=True)
     files = list((data_dir / "warc").glob("*.warc.gz"))
-    with click.progressbar(length=len(files), label="reading WARC files", file=sys.stderr) as bar:
-        problems = run(data_dir, on_step=lambda _: bar.update(1))
+    with Progress("verify", unit="checks", quiet=quiet) as progress:
+        problems = run(
+            data_dir,
+            workers=workers or default_workers(),
+            on_total=progress.set_total,
+            on_done=progress.advance,
+        )
     for problem in problems:
         click.echo(problem)
     if not repair:  # a repair just printed the flags it set
@@ -564,6 +608,7 @@ def verify(data_dir: Path, repair: bool, sites_files: tuple[Path, ...]) -> None:
     help="Start a CSV with the UTF-8 byte order mark, which Excel needs to read Arabic"
     " (default: on for csv).",
 )
+@quiet_option
 def export(
     data_dir: Path,
     site_key: str | None,
@@ -572,6 +617,7 @@ def export(
     fmt: str,
     output: Path | None,
     bom: bool | None,
+    quiet: bool,
 ) -> None:
     """Export articles (text and metadata) as JSON lines, CSV or Parquet.
 
@@ -581,6 +627,8 @@ def export(
       arshif export --format parquet --since 2020-10-01 --until 2020-10-31 -o oct.parquet
       arshif export --format csv --no-bom -o articles.csv   # for tools that choke on a BOM
     """
+    from archive.cli.progress import Progress
+    from archive.store.export import count
     from archive.store.export import export as run
 
     db = _open_archive(_archive_path(data_dir))
@@ -594,27 +642,42 @@ def export(
         raise click.UsageError("--format parquet needs -o FILE")
     if bom and fmt != "csv":
         raise BadUsage(f"--bom is for --format csv; {fmt} is read as UTF-8 without it")
-    count = run(
-        data_dir, fmt, output, site=site_key, since=since, until=until, bom=bom is not False
-    )
-    click.echo(f"{count} article(s) exported", err=True)
+    total = count(data_dir, site_key, since, until)
+    with Progress("export", total, unit="articles", quiet=quiet) as progress:
+        exported = run(
+            data_dir,
+            fmt,
+            output,
+            site=site_key,
+            since=since,
+            until=until,
+            bom=bom is not False,
+            on_row=progress.advance,
+        )
+    click.echo(f"{exported} article(s) exported", err=True)
 
 
 @cli.command()
 @data_option
-def reindex(data_dir: Path) -> None:
+@quiet_option
+def reindex(data_dir: Path, quiet: bool) -> None:
     """Rebuild the search index (after an upgrade that changes the normalisation).
 
     \b
     Example:
       arshif reindex --data ./data
     """
+    from archive.cli.progress import Progress
     from archive.store.writer import Archive
 
     _archive_path(data_dir)
     archive = Archive.open(data_dir)
-    click.echo(f"{archive.reindex()} articles indexed")
-    archive.close()
+    try:
+        with Progress("reindex", unit="articles", quiet=quiet) as progress:
+            indexed = archive.reindex(on_total=progress.set_total, on_done=progress.advance)
+    finally:
+        archive.close()
+    click.echo(f"{indexed} articles indexed")
 
 
 def main() -> None:

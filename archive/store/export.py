@@ -7,7 +7,7 @@ import functools
 import json
 import sqlite3
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -23,11 +23,9 @@ COLUMNS = (
 _JSON_LISTS = ("authors", "tags")
 
 
-def rows(
-    data_dir: Path, site: str | None, since: str | None, until: str | None
-) -> Iterator[dict[str, Any]]:
-    """Articles in publication order, filtered; streamed, so memory stays flat."""
-    where, params = [], []
+def _where(site: str | None, since: str | None, until: str | None) -> tuple[str, list[Any]]:
+    where: list[str] = []
+    params: list[Any] = []
     if site:
         where.append("site = ?")
         params.append(site)
@@ -38,8 +36,25 @@ def rows(
         # published is ISO 8601: an 'until' day includes that whole day.
         where.append("substr(published, 1, ?) <= ?")
         params += [len(until), until]
-    sql = f"SELECT {', '.join(COLUMNS)} FROM articles"
-    sql += (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY published, id"
+    return (" WHERE " + " AND ".join(where) if where else ""), params
+
+
+def count(data_dir: Path, site: str | None, since: str | None, until: str | None) -> int:
+    """How many articles rows() yields with the same filters."""
+    where, params = _where(site, since, until)
+    db = open_read_only(data_dir / DB_NAME)
+    try:
+        return db.execute(f"SELECT count(*) FROM articles{where}", params).fetchone()[0]
+    finally:
+        db.close()
+
+
+def rows(
+    data_dir: Path, site: str | None, since: str | None, until: str | None
+) -> Iterator[dict[str, Any]]:
+    """Articles in publication order, filtered; streamed, so memory stays flat."""
+    where, params = _where(site, since, until)
+    sql = f"SELECT {', '.join(COLUMNS)} FROM articles{where} ORDER BY published, id"
     db = open_read_only(data_dir / DB_NAME)
     db.row_factory = sqlite3.Row
     try:
@@ -103,6 +118,14 @@ def write_parquet(records: Iterator[dict[str, Any]], path: Path, batch: int = 50
 _INTS = ("id", "word_count", "versions", "duplicate_group", "warc_offset")
 
 
+def _counted(
+    records: Iterator[dict[str, Any]], on_row: Callable[[int], None]
+) -> Iterator[dict[str, Any]]:
+    for record in records:
+        yield record
+        on_row(1)
+
+
 def export(
     data_dir: str | Path,
     fmt: str,
@@ -112,13 +135,17 @@ def export(
     since: str | None = None,
     until: str | None = None,
     bom: bool = False,
+    on_row: Callable[[int], None] | None = None,
 ) -> int:
     """Write the selected articles in fmt to output (stdout for jsonl and csv); returns how many.
 
-    bom: start a CSV with the UTF-8 byte order mark, for Excel.
+    bom: start a CSV with the UTF-8 byte order mark, for Excel. on_row is called
+    with 1 for each article as it is read.
     """
     data_dir = Path(data_dir)
     records = rows(data_dir, site, since, until)
+    if on_row is not None:
+        records = _counted(records, on_row)
     if fmt == "parquet":
         if output is None:
             raise ValueError("parquet needs an output file (-o)")

@@ -11,15 +11,24 @@ from __future__ import annotations
 
 import sqlite3
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
+from warcio.limitreader import LimitReader
 
 from archive.capture.warc import payload_digest
 from archive.store.db import ArchiveSchemaError, open_read_only
+from archive.store.pool import ordered_map
 from archive.store.writer import DB_NAME, WARC_DIR
+
+# A file range no shorter than this: below it, a worker spends more time opening and
+# seeking than checking.
+MIN_RANGE_BYTES = 4 << 20
+MAX_VERSIONS_PER_CHUNK = 256
+CHUNKS_PER_WORKER = 4
 
 
 def check_database(db: sqlite3.Connection) -> Iterator[str]:
@@ -48,15 +57,23 @@ def _has_table(db: sqlite3.Connection, name: str) -> bool:
     return db.execute("SELECT 1 FROM sqlite_master WHERE name = ?", [name]).fetchone() is not None
 
 
+_VERSION_SQL = (
+    "SELECT v.id, a.url, v.version, v.warc_filename, v.warc_offset, v.warc_record_id,"
+    " v.payload_digest FROM article_versions v JOIN articles a ON a.id = v.article_id"
+    " ORDER BY v.warc_filename, v.warc_offset, v.id"
+)
+VersionRow = tuple[int, str, int, str, int, str, str | None]
+
+
 def version_problems(db: sqlite3.Connection, warc_dir: Path) -> Iterator[tuple[int, str, bool]]:
     """(version id, problem, whether the record is gone) for each article version whose
     WARC record is missing, unreadable or not the one stored. Gone: the file or the
     record is not there (``repair`` flags those); a wrong or changed record is not gone."""
-    rows = db.execute(
-        "SELECT v.id, a.url, v.version, v.warc_filename, v.warc_offset, v.warc_record_id,"
-        " v.payload_digest FROM article_versions v JOIN articles a ON a.id = v.article_id"
-        " ORDER BY v.warc_filename, v.warc_offset"
-    ).fetchall()
+    yield from row_problems(db.execute(_VERSION_SQL).fetchall(), warc_dir)
+
+
+def row_problems(rows: Iterable[VersionRow], warc_dir: Path) -> Iterator[tuple[int, str, bool]]:
+    """version_problems for the given article_versions rows (as _VERSION_SQL selects them)."""
     for version_id, url, version, filename, offset, record_id, digest in rows:
         where = f"{filename} @ {offset} (article {url}, version {version})"
         path = warc_dir / filename
@@ -113,17 +130,24 @@ def flagged(db: sqlite3.Connection) -> Iterator[str]:
         yield f"flagged: {problem} (record lost, found by the repair of {flagged_at})"
 
 
-def find_tear(path: Path, chunk: int = 1 << 20) -> tuple[int, str] | None:
+def find_tear(
+    path: Path, chunk: int = 1 << 20, start: int = 0, end: int | None = None
+) -> tuple[int, str] | None:
     """(offset, what is wrong) when path's gzip members stop being whole: the file ends
-    inside one, or one is corrupt. Every member before offset is whole.
+    inside one, or one is corrupt. Every member before offset is whole. start and end
+    (exclusive) check only that range, which must begin at a member.
 
     warcio stops quietly at a member cut short, so the members are walked here,
     streaming.
     """
-    member_start, consumed = 0, 0
+    member_start, consumed = start, start
+    left = None if end is None else end - start
     decompressor = zlib.decompressobj(31)
     with path.open("rb") as f:
-        while data := f.read(chunk):
+        f.seek(start)
+        while data := f.read(chunk if left is None else min(chunk, left)):
+            if left is not None:
+                left -= len(data)
             while data:
                 try:
                     decompressor.decompress(data)
@@ -162,27 +186,140 @@ def check_warc_file(path: Path, chunk: int = 1 << 20) -> Iterator[str]:
         yield f"{path.name}: unreadable after offset {offset}: {type(e).__name__}: {e}"
 
 
-def verify(data_dir: str | Path, on_step: Callable[[str], None] | None = None) -> list[str]:
-    """Every problem found in the archive at data_dir (an empty list: none). Versions a
-    repair flagged as lost are no problem here; ``flagged_lines`` lists them."""
+@dataclass(frozen=True)
+class _Versions:
+    """Article versions whose records a worker reads and checks against their digest."""
+
+    warc_dir: Path
+    rows: tuple[VersionRow, ...]
+
+
+@dataclass(frozen=True)
+class _FileRange:
+    """A stretch of a WARC file, from a record's start to another's (end None: the end)."""
+
+    path: Path
+    start: int
+    end: int | None
+
+
+def _range_sound(part: _FileRange) -> bool:
+    """Whether part's gzip members are whole and its records parse. Any doubt is False:
+    the whole file is then checked in one pass, which says what is wrong and where."""
+    if find_tear(part.path, start=part.start, end=part.end) is not None:
+        return False
+    try:
+        with part.path.open("rb") as f:
+            f.seek(part.start)
+            stream = f if part.end is None else LimitReader(f, part.end - part.start)
+            for record in ArchiveIterator(stream):
+                record.raw_stream.read()
+    except (ArchiveLoadFailed, OSError, EOFError, ValueError):
+        return False
+    return True
+
+
+def _check(task: _Versions | _FileRange) -> list[tuple[int, str, bool]] | bool:
+    """One task of verify, in a worker process."""
+    if isinstance(task, _Versions):
+        return list(row_problems(task.rows, task.warc_dir))
+    return _range_sound(task)
+
+
+def file_ranges(path: Path, starts: Iterable[int], size: int) -> list[_FileRange]:
+    """path cut at some of starts (offsets where records begin) into ranges of at least
+    size bytes, covering the whole file in order."""
+    cuts, last = [0], 0
+    length = path.stat().st_size
+    for offset in sorted(set(starts)):
+        if offset - last >= size and length - offset >= size:
+            cuts.append(offset)
+            last = offset
+    return [_FileRange(path, a, b) for a, b in zip(cuts, [*cuts[1:], None], strict=True)]
+
+
+def _record_starts(db: sqlite3.Connection) -> dict[str, list[int]]:
+    """The record offsets the database knows, per WARC file: where a file may be cut."""
+    starts: dict[str, list[int]] = {}
+    for filename, offset in db.execute(
+        "SELECT warc_filename, warc_offset FROM captures WHERE warc_filename IS NOT NULL"
+        " UNION SELECT warc_filename, warc_offset FROM article_versions"
+    ):
+        starts.setdefault(filename, []).append(offset)
+    return starts
+
+
+def verify(
+    data_dir: str | Path,
+    *,
+    workers: int = 1,
+    range_bytes: int | None = None,
+    on_total: Callable[[int], None] | None = None,
+    on_done: Callable[[int], None] | None = None,
+) -> list[str]:
+    """Every problem found in the archive at data_dir (an empty list: none), the same and
+    in the same order whatever the number of workers. Versions a repair flagged as lost
+    are no problem here; ``flagged_lines`` lists them.
+
+    The work is shared by records: article versions in chunks, and each WARC file
+    cut at record starts the database knows into ranges (of range_bytes at least;
+    by default enough ranges for every worker), so one large file uses every core.
+    on_total is told how many checks (versions and file ranges) there are, on_done
+    how many more are done.
+    """
     data_dir = Path(data_dir)
     db_path = data_dir / DB_NAME
     if not db_path.is_file():
         return [f"no archive database at {db_path}"]
-    problems: list[str] = []
+    warc_dir = data_dir / WARC_DIR
     try:
         db = open_read_only(db_path)
     except ArchiveSchemaError as e:  # not an archive at all: nothing further to check
         return [str(e)]
     try:
-        problems += check_database(db)
-        problems += check_versions(db, data_dir / WARC_DIR)
+        problems = list(check_database(db))
+        lost = set()
+        if _has_table(db, "lost_records"):
+            lost = {vid for (vid,) in db.execute("SELECT version_id FROM lost_records")}
+        rows = db.execute(_VERSION_SQL).fetchall()
+        starts = _record_starts(db)
     finally:
         db.close()
-    for path in sorted((data_dir / WARC_DIR).glob("*.warc.gz")):
+    files = sorted(warc_dir.glob("*.warc.gz"))
+    total_bytes = sum(p.stat().st_size for p in files)
+    size = (
+        range_bytes
+        if range_bytes is not None
+        else max(MIN_RANGE_BYTES, total_bytes // (max(1, workers) * CHUNKS_PER_WORKER))
+    )
+    step = max(1, min(MAX_VERSIONS_PER_CHUNK, len(rows) // (max(1, workers) * CHUNKS_PER_WORKER)))
+    tasks: list[_Versions | _FileRange] = [
+        _Versions(warc_dir, tuple(rows[i : i + step])) for i in range(0, len(rows), step)
+    ]
+    for path in files:
+        tasks += file_ranges(path, starts.get(path.name, ()), size)
+    if on_total is not None:
+        on_total(len(rows) + sum(isinstance(t, _FileRange) for t in tasks))
+    torn: list[Path] = []
+    for task, result in ordered_map(_check, tasks, workers):
+        if isinstance(task, _Versions):
+            if isinstance(result, Exception):  # the worker itself died: name what it held
+                _, _, _, filename, offset, *_ = task.rows[0]
+                problems.append(
+                    f"{filename} @ {offset}: {len(task.rows)} article versions not checked:"
+                    f" {type(result).__name__}: {result}"
+                )
+            else:
+                problems += [problem for vid, problem, _ in result if vid not in lost]
+            done = len(task.rows)
+        else:
+            if result is not True and task.path not in torn:
+                torn.append(task.path)
+            done = 1
+        if on_done is not None:
+            on_done(done)
+    for path in torn:  # in file order: the one-pass check names the problem
         problems += check_warc_file(path)
-        if on_step is not None:
-            on_step(path.name)
     return problems
 
 

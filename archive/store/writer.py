@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import socket
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -294,7 +294,13 @@ class Archive:
         with self.db.conn:
             self.db.table("captures").update(capture_id, {"error": error})
 
-    def save_article(self, article: Mapping[str, Any], aliases: Iterable[str] = ()) -> str:
+    def save_article(
+        self,
+        article: Mapping[str, Any],
+        aliases: Iterable[str] = (),
+        *,
+        known_simhash: tuple[str | None, int | None] | None = None,
+    ) -> str:
         """Store one capture of an article; returns "new", "updated" or "unchanged".
 
         The article is found by its URL or any alias. A capture whose title or
@@ -305,6 +311,10 @@ class Archive:
         index, aliases and near-duplicate group follow in the same transaction:
         a process killed half-way leaves none of them, so the next run stores
         the article afresh instead of tripping over half of it.
+
+        known_simhash: (text, simhash(text)) computed elsewhere (a worker process),
+        used when the article's text is that text: the simhash is most of the
+        writer's work for a long article.
         """
         row = dict(article)
         if isinstance(row.get("discovery"), dict):
@@ -329,7 +339,7 @@ class Archive:
                 )
             if outcome != "unchanged":
                 self._index(article_id)
-                self._fingerprint(article_id)
+                self._fingerprint(article_id, known_simhash)
         return outcome
 
     @contextmanager
@@ -488,9 +498,11 @@ class Archive:
         ).fetchone()
         return KnownArticle(*found) if found else None
 
-    def _fingerprint(self, article_id: int) -> None:
+    def _fingerprint(
+        self, article_id: int, known: tuple[str | None, int | None] | None = None
+    ) -> None:
         text = self.db.execute("SELECT text FROM articles WHERE id = ?", [article_id]).fetchone()[0]
-        fingerprint = simhash(text)
+        fingerprint = known[1] if known is not None and known[0] == text else simhash(text)
         self.db.execute("DELETE FROM fingerprint_bands WHERE article_id = ?", [article_id])
         if fingerprint is None:
             self.db.execute(
@@ -534,14 +546,23 @@ class Archive:
             [article_id, index_text(title), index_text(text)],
         )
 
-    def reindex(self) -> int:
+    def reindex(
+        self,
+        on_total: Callable[[int], None] | None = None,
+        on_done: Callable[[int], None] | None = None,
+    ) -> int:
         """Rebuild the whole full-text index (after a change to the normalisation), in
-        one transaction: interrupted, it leaves the old index whole, not half of one."""
+        one transaction: interrupted, it leaves the old index whole, not half of one.
+        on_total is told how many articles there are, on_done each one indexed."""
         with self._transaction():
             self.db.execute("DELETE FROM articles_fts")
             ids = [r[0] for r in self.db.execute("SELECT id FROM articles")]
+            if on_total is not None:
+                on_total(len(ids))
             for article_id in ids:
                 self._index(article_id)
+                if on_done is not None:
+                    on_done(1)
         return len(ids)
 
     def article_count(self, site: str | None = None) -> int:
