@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import redis
-from redis.backoff import ExponentialBackoff
+from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.exceptions import BusyLoadingError, ResponseError
 from redis.retry import Retry
 
@@ -76,15 +76,19 @@ def connect(url: str) -> redis.Redis:
     """A client on url (strings decoded), checked with a PING: one line when it fails."""
     check_url(url)
     try:
+        # The first contact does not retry: a wrong URL is said at once, not in minutes.
+        probe = redis.Redis.from_url(url, socket_connect_timeout=5, retry=Retry(NoBackoff(), 0))
         client = redis.Redis.from_url(url, decode_responses=True, **redis_params(url))
     except ValueError as e:
         raise ClusterError(f"{url}: {e}") from None
     try:
-        client.ping()
+        probe.ping()
     except (redis.ConnectionError, redis.TimeoutError) as e:
         raise ClusterError(f"redis {url}: cannot connect: {e}") from None
     except ResponseError as e:  # a wrong password, an unknown database number
         raise ClusterError(f"redis {url}: {e}") from None
+    finally:
+        probe.close()
     return client
 
 
