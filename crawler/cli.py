@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -71,7 +72,10 @@ def _crawl(
     )
     if not verbose:
         # The terminal gets progress and the summary; Scrapy's full log goes to a file.
-        log_file = data_dir / "logs" / f"crawl-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.log"
+        name = f"crawl-{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
+        if cluster is not None:  # workers of several machines share DATA
+            name += f"-{socket.gethostname()}-{os.getpid()}"
+        log_file = data_dir / "logs" / f"{name}.log"
         log_file.parent.mkdir(exist_ok=True)
         # Progress lines stand in for the log the terminal no longer shows.
         overrides = {
