@@ -93,7 +93,18 @@ def test_three_workers_survive_kills_and_a_redis_restart(redis_server, mirror_ro
         )
 
     def ingest(name: str) -> subprocess.Popen:
-        return start(name, "ingest", "--redis", url, "--data", str(data), "--claim-after", "1")
+        return start(
+            name,
+            "ingest",
+            "--redis",
+            url,
+            "--data",
+            str(data),
+            "--claim-after",
+            "1",
+            "--dead-after",
+            "5",
+        )
 
     client = redis.Redis.from_url(url, decode_responses=True)
     started = time.monotonic()

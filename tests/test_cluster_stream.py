@@ -6,6 +6,7 @@ Against a real redis-server (tests/redis_server.py); skipped without one outside
 from __future__ import annotations
 
 import json
+import time
 
 from archive.capture.warc import WarcPointer
 from archive.cluster.connection import Keys, connect
@@ -181,3 +182,22 @@ def test_seed_fills_the_known_state_from_an_existing_archive(redis_server, tmp_p
     assert seed(client, archive) == 1
     assert seed(client, archive) == 0  # once
     assert StreamArchive(client, tmp_path / "data").known("https://hafryat.com/x") is not None
+
+
+def test_a_run_whose_worker_went_silent_is_marked_interrupted(redis_server, tmp_path):
+    client = connect(redis_server.url)
+    alive, dead = StreamArchive(client, tmp_path / "data"), StreamArchive(client, tmp_path / "data")
+    dead.host, dead.pid = "elsewhere", 4242  # another machine's worker, killed: it beats no more
+    dead.start_run(SITE)
+    alive.start_run(SITE)
+    client.zadd(Keys.workers, {alive.worker: time.time()})
+    archive = Archive.open(tmp_path / "data")
+    ingest = Ingest(client, archive, "i")
+    ingest.run(once=True)  # closes, on its way, the run of the worker never heard from
+    statuses = archive.db.execute("SELECT status FROM crawl_runs ORDER BY id").fetchall()
+    assert statuses == [("interrupted",), ("running",)]
+    assert ingest.close_dead_runs() == []  # the other beat just now: it may still work
+    assert ingest.close_dead_runs(now=time.time() + 120) == [2]  # silent for two minutes
+    rows = archive.db.execute("SELECT status, message FROM crawl_runs ORDER BY id").fetchall()
+    assert [r[0] for r in rows] == ["interrupted", "interrupted"]
+    assert "elsewhere:4242" in rows[0][1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import signal
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -51,7 +52,16 @@ def _log_to_stderr() -> None:
     show_default=True,
     help="Seconds an entry stays with an ingest that took it before another claims it.",
 )
-def ingest(redis_url: str, data_dir: Path, once: bool, claim_after: float) -> None:
+@click.option(
+    "--dead-after",
+    type=click.FloatRange(1),
+    default=60.0,
+    show_default=True,
+    help="Seconds of silence after which a worker's unfinished run is marked interrupted.",
+)
+def ingest(
+    redis_url: str, data_dir: Path, once: bool, claim_after: float, dead_after: float
+) -> None:
     """Apply the rows the cluster's workers send to DATA/archive.db: the one writer.
 
     Each entry of the stream is applied in one SQLite transaction and acknowledged
@@ -64,6 +74,8 @@ def ingest(redis_url: str, data_dir: Path, once: bool, claim_after: float) -> No
       arshif ingest --redis redis://10.0.0.5:6379/0 --data /srv/arshif
       arshif ingest --redis redis://127.0.0.1:6379/0 --data ./data --once
     """
+    import redis
+
     from archive.cluster.ingest import Ingest, seed
     from archive.cluster.stream import worker_name
     from archive.store.db import ArchiveSchemaError
@@ -83,10 +95,20 @@ def ingest(redis_url: str, data_dir: Path, once: bool, claim_after: float) -> No
     stopping: list[int] = []
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda n, _frame: stopping.append(n))
-    worker = Ingest(client, archive, f"ingest-{worker_name()}", claim_after=claim_after)
+    worker = Ingest(
+        client, archive, f"ingest-{worker_name()}", claim_after=claim_after, dead_after=dead_after
+    )
     click.echo(f"ingest: {redis_url} -> {data_dir / 'archive.db'}", err=True)
     try:
         worker.run(once=once, stop=lambda: bool(stopping))
+    except redis.RedisError as e:  # retried for minutes already: Redis is gone
+        raise click.ClickException(
+            f"redis {redis_url}: {e}; nothing lost, restart ingest"
+        ) from None
+    except (sqlite3.Error, OSError) as e:  # a full disk: the entry stays in the stream
+        raise click.ClickException(
+            f"{data_dir / 'archive.db'}: {e}; the entry stays in the stream, restart ingest"
+        ) from None
     finally:
         archive.close()
         click.echo(

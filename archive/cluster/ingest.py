@@ -34,7 +34,7 @@ from archive.cluster.stream import (
     RUN_END,
     words_digest,
 )
-from archive.store.writer import Archive, RunFigures
+from archive.store.writer import Archive, RunFigures, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -42,10 +42,15 @@ logger = logging.getLogger(__name__)
 APPLIED_TABLE = """
 CREATE TABLE IF NOT EXISTS stream_applied (
     key TEXT PRIMARY KEY,
+    kind TEXT,
     row_id INTEGER,
     applied TEXT NOT NULL
 )
 """
+
+
+# A worker silent this long (it beats every few seconds while it works) is gone.
+DEAD_AFTER = 60.0
 
 
 class NotYet(Exception):
@@ -62,12 +67,18 @@ def ensure_group(client: redis.Redis) -> None:
 
 class Ingest:
     def __init__(
-        self, client: redis.Redis, archive: Archive, consumer: str, claim_after: float = 10.0
+        self,
+        client: redis.Redis,
+        archive: Archive,
+        consumer: str,
+        claim_after: float = 10.0,
+        dead_after: float = DEAD_AFTER,
     ) -> None:
         self.client = client
         self.archive = archive
         self.consumer = consumer
         self.claim_after_ms = int(claim_after * 1000)
+        self.dead_after = dead_after
         self.applied = 0
         self.replayed = 0
         archive.db.execute(APPLIED_TABLE)
@@ -94,8 +105,8 @@ class Ingest:
             if found is None:
                 row_id = self._apply(kind, data)
                 db.execute(
-                    "INSERT INTO stream_applied (key, row_id, applied) VALUES (?, ?, ?)",
-                    [key, row_id, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())],
+                    "INSERT INTO stream_applied (key, kind, row_id, applied) VALUES (?, ?, ?, ?)",
+                    [key, kind, row_id, utcnow()],
                 )
                 self.applied += 1
             else:
@@ -201,9 +212,35 @@ class Ingest:
         """Entries not yet applied: pending anywhere plus never delivered."""
         return lag(self.client)
 
+    def close_dead_runs(self, now: float | None = None) -> list[int]:
+        """Mark interrupted the cluster runs still ``running`` whose worker has not been
+        heard from for dead_after seconds: a killed worker never sends its run's end.
+        Runs a local crawl made are left to Archive.close_interrupted_runs."""
+        now = time.time() if now is None else now
+        closed = []
+        for run_id, host, pid in self.archive.db.execute(
+            "SELECT r.id, r.host, r.pid FROM crawl_runs r JOIN stream_applied s"
+            " ON s.kind = 'run' AND s.row_id = r.id WHERE r.status = 'running'"
+        ).fetchall():
+            seen = self.client.zscore(Keys.workers, f"{host}:{pid}")
+            if seen is not None and now - seen < self.dead_after:
+                continue
+            with self.archive.unit():
+                self.archive.db.execute(
+                    "UPDATE crawl_runs SET status = 'interrupted', finished = ?, message = ?"
+                    " WHERE id = ? AND status = 'running'",
+                    [utcnow(), f"worker {host}:{pid} stopped before the run finished", run_id],
+                )
+            closed.append(run_id)
+        return closed
+
     def run(self, *, once: bool = False, stop: Callable[[], bool] = lambda: False) -> None:
+        checked = 0.0
         while not stop():
             handled = self.step()
+            if time.monotonic() - checked > min(self.dead_after / 6, 10):
+                self.close_dead_runs()
+                checked = time.monotonic()
             if once and not handled and self.lag() == 0:
                 return
 

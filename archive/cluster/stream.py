@@ -64,7 +64,7 @@ class StreamArchive:
     def __init__(self, client: redis.Redis, data_dir: str | Path) -> None:
         self.client = client
         self.data_dir = Path(data_dir)
-        self.worker = worker_name()
+        self.host, self.pid = socket.gethostname(), os.getpid()
         self._seq = 0
         self.run_key: str | None = None
         self.figures: RunFigures | None = None
@@ -74,6 +74,11 @@ class StreamArchive:
         self._redirect: dict[str, str] = {}
         self._digest: dict[str, WarcPointer] = {}
         self._kinds: dict[str, str] = {}
+
+    @property
+    def worker(self) -> str:
+        """host:pid, the name its heartbeat and its runs go by."""
+        return f"{self.host}:{self.pid}"
 
     @property
     def warc_dir(self) -> Path:
@@ -96,8 +101,8 @@ class StreamArchive:
         data = {
             "site": site_row(site),
             "started": utcnow(),
-            "pid": os.getpid(),
-            "host": socket.gethostname(),
+            "pid": self.pid,
+            "host": self.host,
         }
         self._publish(RUN, self.run_key, data)
         return self.run_key
