@@ -173,5 +173,7 @@ def test_three_workers_survive_kills_and_a_redis_restart(redis_server, mirror_ro
     # The survivors waited out the restart, saying so once, and carried on.
     said = "".join(p.read_text() for p in (data / "logs").glob("*.log"))
     assert "retrying with back-off" in said
+    # The taker resumed the dead worker's frontier from Redis, what it held included.
+    assert "a stopped worker had taken queued again" in said
     verify = run([arshif, "verify", "--data", str(data)], env)
     assert verify.returncode == 0, verify.stdout + verify.stderr
