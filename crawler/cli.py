@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +40,7 @@ def _crawl(
     verbose: bool,
     *,
     warn_contact: bool = False,
+    cluster: tuple[str, float, float] | None = None,
 ) -> list[SiteResult]:
     try:
         sites = select_sites(keys, sites_files)
@@ -46,13 +48,15 @@ def _crawl(
         raise click.ClickException(str(e)) from None
     try:
         check_data_dir(data_dir)
-        if (data_dir / DB_NAME).exists():  # a file that is no archive: say so before starting
+        # A file that is no archive: say so before starting (a worker never opens it).
+        if cluster is None and (data_dir / DB_NAME).exists():
             check_file(data_dir / DB_NAME, allow_empty=True)
     except DataDirError as e:
         raise click.ClickException(str(e)) from None
     except ArchiveSchemaError as e:
         raise BadUsage(str(e)) from None
-    record_sites_files(data_dir, sites_files)
+    if cluster is None:
+        record_sites_files(data_dir, sites_files)
     if warn_contact:
         # Once, as the crawl starts (a usage error stays one line): a site operator
         # who sees us in their logs has no way to reach whoever runs this crawl.
@@ -68,7 +72,10 @@ def _crawl(
     )
     if not verbose:
         # The terminal gets progress and the summary; Scrapy's full log goes to a file.
-        log_file = data_dir / "logs" / f"crawl-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.log"
+        name = f"crawl-{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
+        if cluster is not None:  # workers of several machines share DATA
+            name += f"-{socket.gethostname()}-{os.getpid()}"
+        log_file = data_dir / "logs" / f"{name}.log"
         log_file.parent.mkdir(exist_ok=True)
         # Progress lines stand in for the log the terminal no longer shows.
         overrides = {
@@ -82,6 +89,18 @@ def _crawl(
     def done(result: SiteResult) -> None:
         click.echo(f"  done: {result.line()}", err=True)
 
+    if cluster is not None:  # a worker: no archive.db, no lock (Redis leases instead)
+        from archive.cluster.connection import ClusterError
+        from crawler.worker import run_worker
+
+        url, lease, every = cluster
+        try:
+            return run_worker(
+                url, sites, data_dir, sites_files=sites_files, overrides=overrides,
+                lease_seconds=lease, every_seconds=every, on_site_done=done,
+            )  # fmt: skip
+        except ClusterError as e:
+            raise click.ClickException(str(e)) from None
     try:
         with CrawlLock(data_dir):
             return run_crawls(
@@ -98,7 +117,10 @@ def _crawl(
         raise click.ClickException(f"cannot write {db_name(data_dir)}: {describe(e)}") from None
 
 
-def _report(results: list[SiteResult]) -> None:
+def _report(results: list[SiteResult], *, cluster: bool = False) -> None:
+    if cluster and not results:  # the cron line on a machine with nothing left to do
+        click.echo("no site due or leased: nothing to crawl")
+        return
     click.echo("summary:")
     for result in results:
         click.echo(result.line())
@@ -126,6 +148,28 @@ def _report(results: list[SiteResult]) -> None:
     help="Override a Scrapy setting.",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Scrapy's log on stderr instead of DATA/logs/.")
+@click.option(
+    "--redis",
+    "redis_url",
+    envvar="ARSHIF_REDIS_URL",
+    metavar="URL",
+    help="Join the cluster at redis://HOST:PORT/DB as a worker (or ARSHIF_REDIS_URL):"
+    " WARC files into DATA/warc/, every row to the stream `arshif ingest` applies.",
+)
+@click.option(
+    "--lease",
+    type=click.FloatRange(1),
+    default=30.0,
+    show_default=True,
+    help="With --redis: seconds a site stays taken by a worker that stopped renewing.",
+)
+@click.option(
+    "--every",
+    type=click.FloatRange(0),
+    default=3600.0,
+    show_default=True,
+    help="With --redis: a site crawled less than this many seconds ago is not due.",
+)
 def crawl(
     keys: tuple[str, ...],
     data_dir: Path,
@@ -133,6 +177,9 @@ def crawl(
     contact: str | None,
     settings: tuple[str, ...],
     verbose: bool,
+    redis_url: str | None,
+    lease: float,
+    every: float,
 ) -> None:
     """Crawl the registered sites (all, or the KEYs given) into the archive.
 
@@ -145,12 +192,23 @@ def crawl(
       arshif crawl                          every registered site
       arshif crawl hafryat lebanontab       two of them
       arshif crawl --sites my-sites.toml mysite
+      arshif crawl --redis redis://10.0.0.5:6379/0 --data /mnt/arshif   a cluster worker
+
+    With --redis the crawl joins a cluster (docs/cluster.md): the sites are queued in
+    Redis, taken one at a time under a lease, and the worker exits 0 when none is
+    due or taken. It never opens archive.db: `arshif ingest` writes it.
     """
     if contact:
         os.environ["ARSHIF_CONTACT"] = contact
     files = sites_files_with_env(sites_files, data_dir)
     overrides = _parse_settings(settings)
-    _report(_crawl(keys, data_dir, files, overrides, verbose, warn_contact=not contact))
+    cluster = (redis_url, lease, every) if redis_url else None
+    _report(
+        _crawl(
+            keys, data_dir, files, overrides, verbose, warn_contact=not contact, cluster=cluster
+        ),
+        cluster=cluster is not None,
+    )
 
 
 @click.command()

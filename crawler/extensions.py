@@ -18,6 +18,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy.utils.asyncio import create_looping_call
 
 from archive.store.writer import Archive, RunFigures
+from crawler.cluster import open_archive
 from crawler.failure import MESSAGE_STAT, STORAGE_ERRORS
 
 logger = logging.getLogger(__name__)
@@ -176,7 +177,7 @@ class RunRecorder:
         self.crawler.stats.inc_value("arshif/spider_errors")
 
     def spider_opened(self, spider: Spider) -> None:
-        self.archive = Archive.open(self.crawler.settings.get("ARSHIF_DATA_DIR"))
+        self.archive = open_archive(self.crawler)
         self.run_id = self.archive.start_run(spider.site)
         self.crawler.stats.set_value("arshif/run_id", self.run_id)
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import email.utils
+import os
 import platform
+import socket
 import sqlite3
 import time
 from datetime import UTC, datetime
@@ -28,6 +30,7 @@ from archive.capture.warc import HttpExchange, Revisited, WarcFileWriter, payloa
 from archive.store.writer import Archive
 from archive.urls import canonicalize
 from crawler import failure
+from crawler.cluster import open_archive
 
 # Never written to a WARC: credentials for the proxy, not part of the exchange with the site.
 _PRIVATE_REQUEST_HEADERS = {b"proxy-authorization"}
@@ -136,10 +139,15 @@ class WarcCaptureMiddleware:
 
     async def spider_opened(self, spider: Spider) -> None:
         try:
-            self.archive = Archive.open(self.data_dir)
+            self.archive = open_archive(self.crawler)
+            # Workers on several machines share one warc/ folder: host and pid keep
+            # their file names apart.
+            prefix = spider.name
+            if self.crawler.settings.get("ARSHIF_REDIS_URL"):
+                prefix = f"{spider.name}-{socket.gethostname()}-{os.getpid()}"
             self.writer = WarcFileWriter(
                 self.archive.warc_dir,
-                spider.name,
+                prefix,
                 warcinfo=self.warcinfo(spider),
                 max_size=self.max_size,
             )

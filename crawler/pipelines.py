@@ -13,6 +13,7 @@ from scrapy.exceptions import DropItem
 from archive.extract.article import PageTooLarge, extract_article
 from archive.store.writer import Archive, article_row
 from crawler import failure
+from crawler.cluster import open_archive
 from crawler.items import ArticlePage
 from crawler.middlewares import record_outcome, warc_writer
 
@@ -74,7 +75,7 @@ class ArchivePipeline:
         return cls(crawler)
 
     def open_spider(self, spider: Spider | None = None) -> None:
-        self.archive = Archive.open(self.data_dir)
+        self.archive = open_archive(self.crawler)
 
     def spider_closed(self, spider: Spider) -> None:
         if self.archive is not None:

@@ -45,6 +45,9 @@ ARSHIF_EXTRACT_MAX_SIZE = 5_000_000
 # already; `arshif crawl` sets 60 when the log goes to a file.
 ARSHIF_PROGRESS_INTERVAL = os.environ.get("ARSHIF_PROGRESS_INTERVAL", "0")
 
+# The cluster's Redis (`arshif crawl --redis URL`); empty: archive.db, as always.
+ARSHIF_REDIS_URL = ""
+
 USER_AGENT = user_agent(ARSHIF_CONTACT)
 
 # -- politeness --------------------------------------------------------------
@@ -88,6 +91,10 @@ DOWNLOADER_MIDDLEWARES = {
 ITEM_PIPELINES = {
     "crawler.pipelines.ExtractPipeline": 300,
     "crawler.pipelines.ArchivePipeline": 800,
+}
+SPIDER_MIDDLEWARES = {
+    # Cluster workers only (ARSHIF_REDIS_URL): marks a request done in the Redis frontier.
+    "crawler.frontier.InflightDone": 10,
 }
 EXTENSIONS = {
     "crawler.extensions.RunRecorder": 100,

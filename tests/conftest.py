@@ -23,6 +23,7 @@ import pytest
 
 from mirror import BUNDLED, EXTRA_SITES, TEST_SITES
 from mirror.server import MirrorServer
+from tests.redis_server import redis_server  # noqa: F401  (a fixture, for the cluster tests)
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLD = json.loads((ROOT / "tests" / "golden" / "gold.json").read_text(encoding="utf-8"))

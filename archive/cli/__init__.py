@@ -34,6 +34,8 @@ from archive.urls import canonicalize, display_url, web_url
 # name -> "module:attribute", imported on first use.
 LAZY_COMMANDS = {
     "add-site": "archive.cli.addsite:add_site",
+    "cluster": "archive.cli.cluster:cluster",
+    "ingest": "archive.cli.cluster:ingest",
     "crawl": "crawler.cli:crawl",
     "demo": "crawler.cli:demo",
     "mirror": "mirror.cli:mirror",

@@ -11,7 +11,7 @@ import json
 import os
 import socket
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -108,6 +108,18 @@ def _same_words(current: Mapping[str, Any], row: Mapping[str, Any]) -> bool:
     )
 
 
+def site_row(site: Site) -> dict[str, Any]:
+    """A site's row in ``sites``: also what a cluster worker sends its ingest."""
+    return {
+        "key": site.key,
+        "name": site.name,
+        "cms": site.cms,
+        "language": site.language,
+        "domains": json.dumps(list(site.domains)),
+        "home": site.home,
+    }
+
+
 @dataclass(frozen=True)
 class KnownArticle:
     id: int
@@ -156,6 +168,7 @@ class Archive:
     def __init__(self, db: sqlite_utils.Database, data_dir: Path | None = None) -> None:
         self.db = db
         self.data_dir = data_dir
+        self._in_unit = False
 
     @classmethod
     def open(cls, data_dir: str | Path) -> Archive:
@@ -177,30 +190,30 @@ class Archive:
 
     # -- sites and runs --------------------------------------------------------
 
-    def register_site(self, site: Site) -> None:
-        self.db.table("sites").upsert(
-            {
-                "key": site.key,
-                "name": site.name,
-                "cms": site.cms,
-                "language": site.language,
-                "domains": json.dumps(list(site.domains)),
-                "home": site.home,
-            },
-            pk="key",
-        )
+    def register_site(self, site: Site | Mapping[str, Any]) -> None:
+        row = dict(site) if isinstance(site, Mapping) else site_row(site)
+        self.db.table("sites").upsert(row, pk="key")
 
-    def start_run(self, site: Site) -> int:
+    def start_run(
+        self,
+        site: Site | Mapping[str, Any],
+        *,
+        started: str | None = None,
+        pid: int | None = None,
+        host: str | None = None,
+    ) -> int:
+        """A new ``running`` row for site. A cluster's ingest passes the worker's own
+        start time, pid and host: the run is the worker's, not the ingest's."""
         self.register_site(site)
         self.close_interrupted_runs()
         with self._transaction():
             table = self.db.table("crawl_runs").insert(
                 {
-                    "site": site.key,
-                    "started": utcnow(),
+                    "site": site["key"] if isinstance(site, Mapping) else site.key,
+                    "started": started or utcnow(),
                     "status": "running",
-                    "pid": os.getpid(),
-                    "host": socket.gethostname(),
+                    "pid": pid if pid is not None else os.getpid(),
+                    "host": host or socket.gethostname(),
                 }
             )
         return int(table.last_pk)
@@ -236,7 +249,7 @@ class Archive:
             row[name] = json.dumps(dict(row[name] or {}), sort_keys=True)
         row["warc_files"] = json.dumps(list(figures.warc_files))
         row["finished"] = utcnow()
-        with self.db.conn:
+        with self._joined():
             self.db.table("crawl_runs").update(run_id, row)
 
     def run(self, run_id: int) -> dict[str, Any]:
@@ -285,13 +298,13 @@ class Archive:
                 "warc_record_id": pointer.record_id,
                 "payload_digest": pointer.payload_digest,
             }
-        with self.db.conn:
+        with self._joined():
             table = self.db.table("captures").insert(row)
         return int(table.last_pk)
 
     def set_capture_error(self, capture_id: int, error: str) -> None:
         """Say what became of a recorded response: too large to keep, or deferred."""
-        with self.db.conn:
+        with self._joined():
             self.db.table("captures").update(capture_id, {"error": error})
 
     def save_article(
@@ -354,6 +367,9 @@ class Archive:
         IMMEDIATE takes the write lock up front, so a concurrent writer waits at
         BEGIN (busy_timeout) rather than failing half-way through.
         """
+        if self._in_unit:  # part of the enclosing unit(): it commits, or not, with it
+            yield
+            return
         conn = self.db.conn
         if conn.in_transaction:
             raise RuntimeError("a transaction is already open: this one would not be atomic")
@@ -367,6 +383,22 @@ class Archive:
                 conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+
+    @contextmanager
+    def unit(self) -> Iterator[None]:
+        """Several writes as one transaction: each write inside joins it instead of
+        committing on its own. The cluster's ingest applies a stream entry and notes it
+        applied in one unit, so a kill between the two cannot apply it twice."""
+        with self._transaction():
+            self._in_unit = True
+            try:
+                yield
+            finally:
+                self._in_unit = False
+
+    def _joined(self) -> AbstractContextManager[Any]:
+        """One write: its own commit, or none inside a unit() (the unit commits it)."""
+        return nullcontext() if self._in_unit else self.db.conn
 
     def _merge(self, article_id: int, current: dict[str, Any], row: dict[str, Any]) -> str:
         row.pop("url", None)  # an article keeps the URL it was first archived under
@@ -429,7 +461,7 @@ class Archive:
         article_id = self.article_id(url)
         if article_id is None:
             return False
-        with self.db.conn:
+        with self._joined():
             self.db.execute(
                 "INSERT OR IGNORE INTO article_aliases (url, article_id) VALUES (?, ?)",
                 [alias, article_id],
@@ -440,7 +472,7 @@ class Archive:
         self, site: str, url: str, kind: str, reason: str | None, run_id: int | None = None
     ) -> None:
         """What the page at url declared itself to be (the latest word wins)."""
-        with self.db.conn:
+        with self._joined():
             self.db.execute(
                 "INSERT OR REPLACE INTO page_kinds (site, url, kind, reason, run_id, decided)"
                 " VALUES (?, ?, ?, ?, ?, ?)",

@@ -28,6 +28,7 @@ from archive.discover.sites import PageKind, Site
 from archive.extract.article import iso_date
 from archive.store.writer import Archive
 from archive.urls import canonicalize
+from crawler.cluster import open_archive
 from crawler.items import ArticlePage
 from crawler.middlewares import Deferred
 from crawler.spiders.probing import PROBE_BUDGET, ProbingMixin
@@ -120,7 +121,7 @@ class NewsSpider(ProbingMixin, Spider):
 
     def open_archive(self) -> None:
         # The known URLs live in the database, not in this process: memory stays flat.
-        self.archive = Archive.open(self.settings.get("ARSHIF_DATA_DIR"))
+        self.archive = open_archive(self.crawler)
         job = self.settings.get("JOBDIR")
         if job:  # queues left by a run that was killed: the crawl lock says none is running
             for stale in Path(job).parent.glob(f"{self.name}-*"):
