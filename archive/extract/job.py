@@ -1,0 +1,74 @@
+"""One page's extraction as a job a worker process runs: the page in, its ArticleRecord
+(or PageTooLarge) out, computed by the same ``extract_article`` the crawl runs in
+process with ``ARSHIF_EXTRACT_WORKERS=0`` and re-extraction runs from WARC.
+
+Everything a job carries pickles (bytes, str, a frozen Site, a datetime), and so does
+what comes back: the crawl process gets the very record it would have computed itself.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from archive.discover.sites import Site
+from archive.extract.article import ArticleRecord, extract_article
+
+# A small page that takes a fresh worker through every lazy load (lxml, trafilatura,
+# the language model), so the first real page a worker gets is not the slow one.
+_WARM_UP_PAGE = (
+    "<html><head><title>خبر</title></head><body><article><h1>خبر</h1>"
+    "<p>تسعى روسيا الى وقف القتال بين اذربيجان وارمينيا، وأعلنت وزارة الدفاع.</p>"
+    "</article></body></html>"
+).encode()
+
+
+@dataclass(frozen=True)
+class ExtractJob:
+    body: bytes = field(repr=False)
+    url: str
+    site: Site | None
+    content_type: str | None = None
+    hints: dict[str, Any] = field(default_factory=dict, repr=False)
+    fetched: datetime | None = None
+    max_size: int | None = None
+    # Test-only: seconds the worker sleeps before extracting when the URL matches
+    # delay_urls (a regex; empty: every page). How tests get extractions that are in
+    # flight at a SIGTERM or that outlast the time bound; a user never sets it.
+    delay: float = 0.0
+    delay_urls: str = ""
+
+
+def run_job(job: ExtractJob) -> ArticleRecord:
+    """Runs in a worker process."""
+    if job.delay > 0 and (not job.delay_urls or re.search(job.delay_urls, job.url)):
+        time.sleep(job.delay)
+    return extract_article(
+        job.body,
+        job.url,
+        job.site,
+        content_type=job.content_type,
+        hints=job.hints,
+        fetched=job.fetched,
+        max_size=job.max_size,
+    )
+
+
+def start_worker() -> None:
+    """A worker's initializer. Ctrl-C on a terminal signals the whole process group, and a
+    service manager may SIGTERM every process of the service: the crawl process decides
+    what becomes of the pages in flight (finish them within the grace, or record them
+    for reextract), so a worker must not die under them first."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+def warm_up() -> int:
+    """The first task of every worker; returns its pid."""
+    extract_article(_WARM_UP_PAGE, "https://warm-up.invalid/")
+    return os.getpid()
