@@ -91,6 +91,9 @@ class ExtractPipeline:
                 )
             )
             self.pool.start()
+        name = self.crawler.spider.name if self.crawler.spider else "?"
+        where = f"{self.workers} worker process(es)" if self.pool else "the crawl process"
+        logger.info("%s: extracting pages in %s", name, where)
 
     def close_spider(self, spider: Spider | None = None) -> None:
         if self.pool is not None:

@@ -24,7 +24,7 @@ import multiprocessing
 import os
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import suppress
 from typing import Any
@@ -86,6 +86,7 @@ class WorkerPool:
         self.warm_up = warm_up
         self.context = _context(preload)
         self.executors: list[ProcessPoolExecutor | None] = [None] * size
+        self.warming: list[Future[Any] | None] = [None] * size
         self.free = list(range(size))
         self.freed = asyncio.Event()
         self.replaced = 0  # workers killed or found dead, and started afresh
@@ -95,7 +96,8 @@ class WorkerPool:
     def _launch(self, index: int) -> None:
         executor = ProcessPoolExecutor(1, mp_context=self.context, initializer=self.initializer)
         if self.warm_up is not None:
-            executor.submit(self.warm_up)  # starts the process now, not at the first page
+            # Starts the process now, not at the first page.
+            self.warming[index] = executor.submit(self.warm_up)
         self.executors[index] = executor
 
     def start(self) -> None:
@@ -137,9 +139,19 @@ class WorkerPool:
                 raise Interrupted(f"not started within {grace:g} s of the run stopping")
         index = self.free.pop()
         try:
+            if (warming := self.warming[index]) is not None:
+                # A fresh worker's start is not the job's time: a replacement started
+                # under load must not time out the next page too.
+                self.warming[index] = None
+                with suppress(Exception):
+                    await asyncio.wrap_future(warming)
             executor = self.executors[index]
             assert executor is not None and not self.closed
-            future = asyncio.wrap_future(executor.submit(fn, *args))
+            try:
+                future = asyncio.wrap_future(executor.submit(fn, *args))
+            except BrokenProcessPool:  # it died idle (or warming up)
+                self._replace(index, kill=False)
+                raise WorkerDied("the worker process died") from None
             begun = time.monotonic()
             while True:
                 done, _ = await asyncio.wait({future}, timeout=POLL)
