@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import sqlite3
 from datetime import UTC, datetime
@@ -13,7 +14,7 @@ from scrapy.exceptions import DropItem
 from scrapy.utils.asyncio import is_asyncio_available
 
 from archive.extract.article import ArticleRecord, PageTooLarge, extract_article
-from archive.extract.job import ExtractJob, run_job, start_worker, warm_up
+from archive.extract.job import ExtractJob, replay, run_job, start_worker, warm_up
 from archive.store.writer import Archive, article_row
 from crawler import failure
 from crawler.items import ArticlePage
@@ -139,14 +140,16 @@ class ExtractPipeline:
             url=item.url,
             site=self.crawler.spider.site,
             content_type=item.content_type,
-            hints=item.discovery,
+            # A copy: the job is pickled in the executor's feeder thread, while the
+            # spider may add to the page's discovery (an alias found meanwhile).
+            hints=copy.deepcopy(item.discovery),
             fetched=datetime.fromisoformat(item.fetched),
             max_size=self.max_size,
             delay=self.delay,
             delay_urls=self.delay_urls,
         )
         try:
-            return await self.pool.run(
+            record, log_lines = await self.pool.run(
                 run_job,
                 job,
                 timeout=self.timeout,
@@ -164,6 +167,8 @@ class ExtractPipeline:
         except Exception as e:  # as in process: the crawl goes on
             self.crawler.stats.inc_value("arshif/extract_errors")
             raise DropItem(f"{item.site}: {item.url}: extraction failed: {e!r}") from e
+        replay(log_lines)
+        return record
 
     def _too_large(self, item: ArticlePage, e: PageTooLarge) -> DropItem:
         # The response stays in the WARC; a later reextract with a higher cap reads it.
@@ -248,7 +253,11 @@ class ArchivePipeline:
         if item.revisit:  # the stored capture stands; note that it was checked now
             row.pop("metadata_record_id", None)
             row["last_checked"] = datetime.now(UTC).isoformat()
-        outcome = self.archive.save_article(row, aliases=item.aliases)
+        # Aliases found while the page was being extracted count too: the spider adds
+        # them to the page's discovery, and add_alias only reaches stored articles.
+        later = [a for a in item.discovery.get("aliases", []) if a != item.url]
+        aliases = list(dict.fromkeys([*item.aliases, *later]))
+        outcome = self.archive.save_article(row, aliases=aliases)
         self.crawler.stats.inc_value(f"arshif/articles_{outcome}")
         self.crawler.stats.inc_value("arshif/articles_saved")
         return item

@@ -191,6 +191,12 @@ class WorkerPool:
         """Let the workers go. Called when no job is in flight (every spider using the
         pool has closed, and Scrapy closes a spider only once its items are done)."""
         self.closed = True
+        if self.starting is not None and not self.starting.done():
+            # A run stopped while its workers were starting: end them once started.
+            self.starting.add_done_callback(lambda _: self._shut_down())
+        self._shut_down()
+
+    def _shut_down(self) -> None:
         for executor in self.executors:
             if executor is not None:
                 executor.shutdown(wait=False, cancel_futures=True)

@@ -8,6 +8,7 @@ what comes back: the crawl process gets the very record it would have computed i
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import signal
@@ -44,19 +45,46 @@ class ExtractJob:
     delay_urls: str = ""
 
 
-def run_job(job: ExtractJob) -> ArticleRecord:
-    """Runs in a worker process."""
+# A log record as the crawl process re-emits it: logger name, level, message.
+LogLine = tuple[str, int, str]
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: list[LogLine] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append((record.name, record.levelno, record.getMessage()))
+
+
+def run_job(job: ExtractJob) -> tuple[ArticleRecord, list[LogLine]]:
+    """Runs in a worker process. What extraction logs (a canonical URL dropped, say)
+    comes back with the record, for the crawl's log: a worker has none of its own."""
     if job.delay > 0 and (not job.delay_urls or re.search(job.delay_urls, job.url)):
         time.sleep(job.delay)
-    return extract_article(
-        job.body,
-        job.url,
-        job.site,
-        content_type=job.content_type,
-        hints=job.hints,
-        fetched=job.fetched,
-        max_size=job.max_size,
-    )
+    collect = _Collect()
+    root = logging.getLogger()
+    root.addHandler(collect)
+    try:
+        record = extract_article(
+            job.body,
+            job.url,
+            job.site,
+            content_type=job.content_type,
+            hints=job.hints,
+            fetched=job.fetched,
+            max_size=job.max_size,
+        )
+    finally:
+        root.removeHandler(collect)
+    return record, collect.lines
+
+
+def replay(lines: list[LogLine]) -> None:
+    """In the crawl process: log what a worker logged, under the same logger names."""
+    for name, level, message in lines:
+        logging.getLogger(name).log(level, "%s", message)
 
 
 def start_worker() -> None:
@@ -66,6 +94,7 @@ def start_worker() -> None:
     for reextract), so a worker must not die under them first."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    logging.getLogger().setLevel(logging.INFO)  # what the crawl log shows, by default
 
 
 def warm_up() -> int:
