@@ -22,6 +22,7 @@ from crawler.middlewares import record_outcome, run_stopping, warc_writer
 from crawler.workers import (
     Interrupted,
     JobTimeout,
+    PoolUnavailable,
     SharedPool,
     WorkerDied,
     WorkerPool,
@@ -102,10 +103,15 @@ class ExtractPipeline:
             _POOL.release()
 
     async def process_item(self, item: ArticlePage) -> ArticlePage:
+        if self.pool is not None:
+            try:
+                item.record = await self._extract_in_worker(item)
+            except PoolUnavailable as e:
+                # Slower, but every page is still extracted and stored.
+                logger.warning("%s: %s; extracting in the crawl process", item.site, e)
+                self.close_spider()
         if self.pool is None:
             item.record = self._extract_here(item)
-        else:
-            item.record = await self._extract_in_worker(item)
         if not item.record.text:
             self.crawler.stats.inc_value("arshif/articles_without_text")
         if item.record.decode_errors:
@@ -164,6 +170,8 @@ class ExtractPipeline:
             raise self._abandoned(item, WORKER_DIED, str(e)) from None
         except Interrupted as e:
             raise self._abandoned(item, INTERRUPTED, str(e)) from None
+        except PoolUnavailable:
+            raise
         except Exception as e:  # as in process: the crawl goes on
             self.crawler.stats.inc_value("arshif/extract_errors")
             raise DropItem(f"{item.site}: {item.url}: extraction failed: {e!r}") from e

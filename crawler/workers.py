@@ -47,6 +47,10 @@ class Interrupted(Exception):
     """The run stopped and the job did not finish within the grace period."""
 
 
+class PoolUnavailable(Exception):
+    """The worker processes could not be started (no fork server, no semaphores)."""
+
+
 def default_workers() -> int:
     """The cores this process may run on (a container or taskset may allow fewer)."""
     try:
@@ -122,7 +126,10 @@ class WorkerPool:
         for `grace` seconds and the job has not finished (waiting for a worker included)."""
         self.start()
         assert self.starting is not None
-        await self.starting
+        try:
+            await self.starting
+        except Exception as e:
+            raise PoolUnavailable(f"cannot start worker processes: {e}") from e
         stop_seen: float | None = None
 
         def given_up(now: float) -> bool:

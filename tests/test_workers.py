@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from crawler.workers import Interrupted, JobTimeout, WorkerDied, WorkerPool
+from crawler.workers import Interrupted, JobTimeout, PoolUnavailable, WorkerDied, WorkerPool
 
 
 # Jobs: module-level, so a worker process can import them by name.
@@ -106,3 +106,15 @@ def test_a_stopping_run_gives_up_on_jobs_after_its_grace():
     results, took = on_pool(1, body)
     assert [type(r) for r in results] == [Interrupted, Interrupted], results
     assert took < 10
+
+
+def test_workers_that_cannot_start_say_so_in_one_exception():
+    async def body(pool):
+        def refuse(index: int) -> None:
+            raise OSError(38, "Function not implemented")  # no semaphores, as in some containers
+
+        pool._launch = refuse
+        with pytest.raises(PoolUnavailable, match=r"cannot start worker processes: .*implemented"):
+            await pool.run(pid_after, 0)
+
+    on_pool(1, body)
