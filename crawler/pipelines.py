@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 import sqlite3
 from datetime import UTC, datetime
 from typing import Self
@@ -36,6 +37,11 @@ logger = logging.getLogger(__name__)
 TIMEOUT, WORKER_DIED, INTERRUPTED = "extract-timeout", "extract-failed", "extract-interrupted"
 
 _POOL = SharedPool()
+
+# Pages a site may have waiting for or in the workers before its downloads pause.
+# Scrapy's own bound is 5 MB of response bodies, which is thousands of small pages,
+# each with its request, response and item: memory that grows with the backlog.
+PAGES_PER_WORKER = 4
 
 
 def _workers(crawler: Crawler) -> int:
@@ -77,6 +83,8 @@ class ExtractPipeline:
             logger.warning("extraction runs in process: worker processes need the asyncio reactor")
             self.workers = 0
         self.pool: WorkerPool | None = None
+        self.in_flight = 0
+        self.paused = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -88,6 +96,7 @@ class ExtractPipeline:
                 lambda: WorkerPool(
                     self.workers,
                     initializer=start_worker,
+                    initargs=(os.getpid(),),
                     warm_up=warm_up,
                     preload=["archive.extract.job"],
                 )
@@ -110,7 +119,7 @@ class ExtractPipeline:
                 # Slower, but every page is still extracted and stored.
                 logger.warning("%s: %s; extracting in the crawl process", item.site, e)
                 self.close_spider()
-        if self.pool is None:
+        if item.record is None:
             item.record = self._extract_here(item)
         if not item.record.text:
             self.crawler.stats.inc_value("arshif/articles_without_text")
@@ -154,6 +163,7 @@ class ExtractPipeline:
             delay=self.delay,
             delay_urls=self.delay_urls,
         )
+        self._hold(+1)
         try:
             record, log_lines = await self.pool.run(
                 run_job,
@@ -175,8 +185,27 @@ class ExtractPipeline:
         except Exception as e:  # as in process: the crawl goes on
             self.crawler.stats.inc_value("arshif/extract_errors")
             raise DropItem(f"{item.site}: {item.url}: extraction failed: {e!r}") from e
+        finally:
+            self._hold(-1)
         replay(log_lines)
         return record
+
+    def _hold(self, change: int) -> None:
+        """Pause the site's downloads while its backlog of pages is full, and resume
+        them at half. Scrapy sends the next request when an item completes, so the
+        page whose completion lowers the count restarts them."""
+        self.in_flight += change
+        engine = self.crawler.engine
+        if engine is None:
+            return
+        limit = PAGES_PER_WORKER * self.workers
+        if not self.paused and self.in_flight >= limit:
+            engine.pause()
+            self.paused = True
+            self.crawler.stats.inc_value("arshif/extract_backlog_pauses")
+        elif self.paused and self.in_flight <= limit // 2:
+            engine.unpause()
+            self.paused = False
 
     def _too_large(self, item: ArticlePage, e: PageTooLarge) -> DropItem:
         # The response stays in the WARC; a later reextract with a higher cap reads it.

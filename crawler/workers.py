@@ -79,7 +79,8 @@ class WorkerPool:
         self,
         size: int,
         *,
-        initializer: Callable[[], Any] | None = None,
+        initializer: Callable[..., Any] | None = None,
+        initargs: tuple[Any, ...] = (),
         warm_up: Callable[[], Any] | None = None,
         preload: Sequence[str] = (),
     ) -> None:
@@ -87,6 +88,7 @@ class WorkerPool:
             raise ValueError(f"a worker pool needs at least one worker, not {size}")
         self.size = size
         self.initializer = initializer
+        self.initargs = initargs
         self.warm_up = warm_up
         self.context = _context(preload)
         self.executors: list[ProcessPoolExecutor | None] = [None] * size
@@ -98,7 +100,9 @@ class WorkerPool:
         self.closed = False
 
     def _launch(self, index: int) -> None:
-        executor = ProcessPoolExecutor(1, mp_context=self.context, initializer=self.initializer)
+        executor = ProcessPoolExecutor(
+            1, mp_context=self.context, initializer=self.initializer, initargs=self.initargs
+        )
         if self.warm_up is not None:
             # Starts the process now, not at the first page.
             self.warming[index] = executor.submit(self.warm_up)

@@ -249,3 +249,32 @@ def test_a_killed_worker_fails_its_page_only_and_the_crawl_goes_on(mirror_proxy,
 def signal_process(pid: int) -> None:
     with contextlib.suppress(ProcessLookupError):  # it finished and went meanwhile
         os.kill(pid, signal.SIGKILL)
+
+
+def _gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return True
+    return state == "Z"  # dead, waiting for a parent to reap it
+
+
+def test_workers_do_not_outlive_a_killed_crawl(mirror_proxy, tmp_path):
+    data = tmp_path / "data"
+    crawl = start(
+        crawl_command(data, "ARSHIF_EXTRACT_WORKERS=2", "ARSHIF_EXTRACT_TEST_DELAY=0.5"),
+        mirror_proxy,
+    )
+    wait_for_articles(data, crawl, 1)
+    tree = _descendants(crawl.pid)
+    assert sum(1 for depth in tree.values() if depth == 2) == 2, tree
+    crawl.kill()
+    crawl.wait()  # reaped; not communicate(): the workers hold its stdout while they live
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and not all(_gone(pid) for pid in tree):
+        time.sleep(0.2)
+    left = [pid for pid in tree if not _gone(pid)]
+    for pid in left:
+        signal_process(pid)  # not left behind by the test either
+    crawl.communicate()
+    assert left == [], "processes outlived the crawl"

@@ -12,6 +12,7 @@ import logging
 import os
 import re
 import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,6 +28,10 @@ _WARM_UP_PAGE = (
     "<p>تسعى روسيا الى وقف القتال بين اذربيجان وارمينيا، وأعلنت وزارة الدفاع.</p>"
     "</article></body></html>"
 ).encode()
+
+
+# Seconds between a worker's checks that the crawl process is still there.
+ORPHAN_CHECK = 1.0
 
 
 @dataclass(frozen=True)
@@ -87,7 +92,7 @@ def replay(lines: list[LogLine]) -> None:
         logging.getLogger(name).log(level, "%s", message)
 
 
-def start_worker() -> None:
+def start_worker(crawl_pid: int) -> None:
     """A worker's initializer. Ctrl-C on a terminal signals the whole process group, and a
     service manager may SIGTERM every process of the service: the crawl process decides
     what becomes of the pages in flight (finish them within the grace, or record them
@@ -95,6 +100,30 @@ def start_worker() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     logging.getLogger().setLevel(logging.INFO)  # what the crawl log shows, by default
+    # A worker waits for jobs on a queue whose write end it holds itself, and keeps the
+    # fork server (its parent) alive: when the crawl process is killed (SIGKILL) nothing
+    # wakes it, and it would stay forever. So it watches the crawl process.
+    threading.Thread(target=_exit_with, args=(crawl_pid,), daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # Linux: a dead process its parent has not reaped yet is a zombie
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True  # no /proc: the signal test is what there is
+
+
+def _exit_with(pid: int) -> None:
+    while _alive(pid):
+        time.sleep(ORPHAN_CHECK)
+    os._exit(1)
 
 
 def warm_up() -> int:
