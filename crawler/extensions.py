@@ -26,6 +26,9 @@ logger = logging.getLogger(__name__)
 _STATUS_PREFIX = "downloader/response_status_count/"
 _EXCEPTION_PREFIX = "downloader/exception_type_count/"
 _DISCOVERY_PREFIX = "arshif/discovery/"
+# Pages fetched whose extraction was abandoned (ran past ARSHIF_EXTRACT_TIMEOUT, its
+# worker died, the run stopped first): in the WARC, for reextract, but not stored.
+ABANDONED = ("arshif/extract_timeout", "arshif/extract_failed", "arshif/extract_interrupted")
 
 
 def _discovered(stats: dict) -> str:
@@ -59,6 +62,7 @@ def error_count(stats: dict) -> int:
             "arshif/spider_errors",
             "arshif/too_large",
             "arshif/deferred",
+            *ABANDONED,
         )
     )
 
@@ -84,6 +88,7 @@ def run_figures(stats: dict, reason: str) -> RunFigures:
         + stats.get("arshif/article_links", 0)
         + stats.get("arshif/probe/article", 0)
         + stats.get("arshif/extract_errors", 0)
+        + sum(stats.get(key, 0) for key in ABANDONED)
     )
     message = None
     if deferred:
@@ -117,8 +122,11 @@ def run_figures(stats: dict, reason: str) -> RunFigures:
         )
     elif errors:
         status = "partial"
-        if too_large:
-            message = f"{too_large} page(s) too large, not read (see captures)"
+        unread = [f"{too_large} page(s) too large, not read"] if too_large else []
+        if abandoned := sum(stats.get(key, 0) for key in ABANDONED):
+            unread.append(f"{abandoned} page(s) not extracted, left for reextract")
+        if unread:
+            message = f"{'; '.join(unread)} (see captures)"
     elif stats.get("log_count/ERROR", 0):
         # Something failed that no counter above knows of (Scrapy logged it): the
         # run may have lost pages, so it must not say ok.

@@ -97,6 +97,16 @@ def record_outcome(crawler: Crawler, capture_id: int | None, outcome: str, detai
         capture.archive.set_capture_error(capture_id, f"{outcome}: {detail}")
 
 
+def run_stopping(crawler: Crawler) -> bool:
+    """Whether the crawler's run is ending (a SIGTERM, a full disk, a deferred site):
+    closing waits for the work in progress, so long waits must cut themselves short."""
+    engine = crawler.engine
+    slot = getattr(engine, "_slot", None)
+    return engine is not None and (
+        getattr(engine, "_stopping", False) or getattr(slot, "closing", None) is not None
+    )
+
+
 class WarcCaptureMiddleware:
     """Writes every exchange to the site's WARC files and records it in ``captures``.
 
@@ -394,18 +404,11 @@ class BackoffRetryMiddleware(RetryMiddleware):
 
         end = time.monotonic() + delay
         while (left := end - time.monotonic()) > 0:
-            if self._stopping():
+            if run_stopping(self.crawler):
                 self._release_slots()
                 return False
             await maybe_deferred_to_future(deferLater(reactor, min(left, 0.5), lambda: None))
         return True
-
-    def _stopping(self) -> bool:
-        engine = self.crawler.engine
-        slot = getattr(engine, "_slot", None)
-        return engine is not None and (
-            getattr(engine, "_stopping", False) or getattr(slot, "closing", None) is not None
-        )
 
     def _defer(self, request: Request, response: Response, asked: float) -> None:
         """Give up on the site for this run: waiting would hold the whole run, and

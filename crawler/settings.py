@@ -40,6 +40,19 @@ ARSHIF_RETRY_AFTER_MAX = 300.0
 # Decoded HTML beyond this many characters is recorded too-large and never parsed:
 # trafilatura on a page of megabytes would stall every site crawled alongside.
 ARSHIF_EXTRACT_MAX_SIZE = 5_000_000
+# Worker processes that extract pages while the crawl process downloads and stores
+# ("": one per core; 0: extraction runs in the crawl process, on the reactor thread).
+ARSHIF_EXTRACT_WORKERS = os.environ.get("ARSHIF_EXTRACT_WORKERS", "")
+# Seconds one page's extraction may take before its worker is killed and the page
+# recorded extract-timeout (0: no bound). Needs workers: in process, nothing can stop it.
+ARSHIF_EXTRACT_TIMEOUT = 60.0
+# Seconds extractions in flight get to finish once a run stops (SIGTERM, a full disk);
+# the rest are recorded extract-interrupted for reextract. One SIGTERM ends a run in 30 s.
+ARSHIF_EXTRACT_SHUTDOWN_GRACE = 10.0
+# Test-only: seconds a worker sleeps before extracting a page whose URL matches
+# ARSHIF_EXTRACT_TEST_DELAY_URLS (a regex; empty: every page). Never set it for a crawl.
+ARSHIF_EXTRACT_TEST_DELAY = 0.0
+ARSHIF_EXTRACT_TEST_DELAY_URLS = ""
 # Seconds between the progress lines `arshif crawl` prints per site when stderr is
 # no terminal (a terminal gets a live line). 0 here: `scrapy crawl` logs to stderr
 # already; `arshif crawl` sets 60 when the log goes to a file.

@@ -182,10 +182,12 @@ def test_the_dashboard_names_too_large_and_deferred_captures():
     db.executemany(
         "INSERT INTO captures VALUES (?, ?, ?)",
         [("a", 200, "too-large: 300 B compressed inflates past DOWNLOAD_MAXSIZE (9 B)"),
-         ("a", 503, "deferred: HTTP 503 with Retry-After 100000 s"), ("a", 200, None)],
+         ("a", 503, "deferred: HTTP 503 with Retry-After 100000 s"), ("a", 200, None),
+         ("a", 200, "extract-timeout: ARSHIF_EXTRACT_TIMEOUT: still running after 60 s")],
     )  # fmt: skip
     assert sorted(db.execute(OUTCOMES_SQL).fetchall()) == [
         ("a", "deferred", 1),
+        ("a", "extract-timeout", 1),
         ("a", "too-large", 1),
     ]
 

@@ -537,3 +537,18 @@ def test_scrapy_crawl_without_a_contact_warns_once(caplog, monkeypatch):
     monkeypatch.setattr(ContactWarning, "warned", False)
     with pytest.raises(NotConfigured):
         ContactWarning.from_crawler(get_crawler(settings_dict={"ARSHIF_CONTACT": "https://x.org"}))
+
+
+def test_pages_fetched_but_not_extracted_make_a_run_partial_and_say_so():
+    fetched = {"arshif/warc_responses": 5, "arshif/pages_fetched": 5, "arshif/articles_saved": 3}
+    for stat in ("extract_timeout", "extract_failed", "extract_interrupted"):
+        figures = run_figures(fetched | {f"arshif/{stat}": 2}, "finished")
+        assert (figures.status, figures.errors) == ("partial", 2), (stat, figures)
+        assert figures.message == "2 page(s) not extracted, left for reextract (see captures)"
+    both = run_figures(fetched | {"arshif/extract_timeout": 1, "arshif/too_large": 1}, "finished")
+    assert both.message == (
+        "1 page(s) too large, not read; 1 page(s) not extracted, left for reextract (see captures)"
+    )
+    # Every page fetched was an article whose extraction was abandoned: found, not empty.
+    only = {"arshif/warc_responses": 2, "arshif/pages_fetched": 2, "arshif/extract_timeout": 2}
+    assert run_figures(only, "finished").status == "partial"

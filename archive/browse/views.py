@@ -138,6 +138,7 @@ SELECT site,
     WHEN error LIKE 'IgnoreRequest%' THEN 'skipped by a filter'
     WHEN error LIKE 'too-large:%' THEN 'too-large'
     WHEN error LIKE 'deferred:%' THEN 'deferred'
+    WHEN error LIKE 'extract-%:%' THEN substr(error, 1, instr(error, ':') - 1)
     WHEN status IS NOT NULL THEN 'HTTP ' || status
     ELSE substr(error, 1, instr(error || ':', ':') - 1)
   END AS problem,
