@@ -70,7 +70,8 @@ def storage_failed(crawler: Crawler, what: str, error: BaseException) -> None:
 
 
 def _close(crawler: Crawler) -> None:
-    engine = crawler.engine
+    # `crawler.engine` raises before the crawl starts; Scrapy's own code reads `_engine` then.
+    engine = getattr(crawler, "_engine", None)
     # A site that has not opened yet, or has closed already, has nothing to close.
     if engine is None or engine.spider is None or getattr(engine, "_slot", None) is None:
         return
