@@ -185,3 +185,33 @@ def test_a_sigterm_during_a_long_retry_wait_still_ends_the_crawl_at_once(mirror_
     assert crawl.returncode == 1, stdout + stderr
     assert "Traceback" not in stdout + stderr, stderr[-3000:]
     assert [status for _, status, _ in _runs(data)] == ["interrupted"]
+
+
+def test_a_log_file_on_a_full_disk_is_one_line_not_a_traceback_per_record(tmp_path, capsys):
+    import errno
+    import logging
+
+    from crawler.failure import log_file_failures
+
+    class FullDisk(logging.FileHandler):
+        def flush(self) -> None:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    log_file = tmp_path / "crawl.log"
+    handler = FullDisk(log_file)
+    logger = logging.getLogger("arshif.test.fulldisk")
+    logger.addHandler(handler)
+    try:
+        with log_file_failures(log_file):
+            for n in range(3):
+                logger.warning("record %d", n)
+        assert logging.FileHandler.handleError is logging.Handler.handleError  # put back
+    finally:
+        logger.removeHandler(handler)
+        handler.close = lambda: None  # type: ignore[method-assign]
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "Logging error" not in err, err
+    assert err.splitlines() == [
+        f"arshif: cannot write the log {log_file}: No space left on device;"
+        " its lines are lost from here"
+    ]
