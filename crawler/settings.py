@@ -82,6 +82,9 @@ DOWNLOADER_MIDDLEWARES = {
     # Scrapy's decompression, in its place, with a bomb recorded as too-large.
     "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
     "crawler.middlewares.BoundedCompressionMiddleware": 590,
+    # Scrapy's redirects, in their place, with a loop recorded instead of dropped.
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "crawler.redirects.LoopAwareRedirectMiddleware": 600,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.BackoffRetryMiddleware": 550,
 }
