@@ -7,7 +7,7 @@ DATA   ?= data
 PORT   ?= 8001
 SITES  ?=
 
-.PHONY: setup tools test lint demo crawl serve mirror quality quality-floor bench bench-search bench-memory clean
+.PHONY: setup tools test lint demo crawl serve mirror quality quality-floor bench bench-search bench-memory reliability clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,9 @@ bench-search: setup  ## search latency on a million synthetic articles (builds ~
 
 bench-memory: setup  ## peak crawl memory at 2,000 and 20,000 articles (about 5 minutes)
 	$(BIN)/python tools/bench_crawl_memory.py --sizes 2000 20000
+
+reliability: setup  ## 20 SIGKILLs over a 3,000-article crawl, then the fault matrix (about 10 minutes; root mounts a 3 MB tmpfs)
+	$(BIN)/python tools/reliability.py $(if $(SEED),--seed $(SEED))
 
 clean:
 	rm -rf $(VENV) .venv-tools .pytest_cache .ruff_cache *.egg-info
