@@ -47,8 +47,8 @@ def _discovered(stats: dict) -> str:
 def error_count(stats: dict) -> int:
     """A request given up after its retries, a page that broke extraction, an item the
     archive failed to store, a spider callback that raised, a page too large to keep or
-    read, a request deferred to the next run, a redirect loop; a 503 that succeeded on
-    retry is not one, nor is a 404."""
+    read, a request deferred to the next run, a redirect loop, an empty article page;
+    a 503 that succeeded on retry is not one, nor is a 404."""
     return sum(
         stats.get(key, 0)
         for key in (
@@ -59,6 +59,7 @@ def error_count(stats: dict) -> int:
             "arshif/too_large",
             "arshif/deferred",
             "arshif/redirect_loop",
+            "arshif/empty_body",
         )
     )
 

@@ -207,8 +207,7 @@ FAULTS = [
     FaultSite("stray_bytes", "UTF-8 with one stray byte", ("ok",), _title(TITLE, "utf-8"),
               files=(("news/2", article(extra="<p>\xff</p>").encode().replace(b"\xc3\xbf", b"\xff")),),
               stored_second=True),
-    FaultSite("empty_200", "empty 200", ("ok", "partial"), _status_capture(200),
-              known="an article row with no title and no text is stored for the empty page",
+    FaultSite("empty_200", "empty 200", MISSING, _error_capture("empty-body: HTTP 200"),
               routes='url = "/news/2"\nstatus = 200\n'),
     FaultSite("js_canonical", "javascript: canonical", ("ok",), _no_canonical,
               files=(("news/2", article(head='<link rel="canonical" href="javascript://'
