@@ -136,7 +136,14 @@ def test_one_sigterm_ends_the_crawl_cleanly_with_every_run_closed(mirror_proxy, 
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(3)
+    # Signalled once every site's run has begun (3 s sufficed, until a loaded machine
+    # took longer than that to start Scrapy and the signal came before any run).
+    deadline = time.monotonic() + 60
+    while not (data / "archive.db").exists() or len(_runs(data)) < 3:
+        assert crawl.poll() is None, "the crawl ended before the signal"
+        assert time.monotonic() < deadline, "the sites' runs did not begin within a minute"
+        time.sleep(0.2)
+    time.sleep(1)
     assert crawl.poll() is None, "the crawl ended before the signal"
     crawl.send_signal(signal.SIGTERM)
     try:

@@ -92,10 +92,8 @@ class Trial:
     problems: list[str] = field(default_factory=list)
 
     def line(self) -> str:
-        what = (
-            f"{self.moment} @ {self.at:.1f} s"
-            if self.moment == "timer"
-            else (f"{self.moment} #{int(self.at)}")
+        what = {"timer": f"timer @ {self.at:.1f} s", "final resume": "final resume"}.get(
+            self.moment, f"{self.moment} #{int(self.at)}"
         )
         how = "killed" if self.killed else "NOT killed (ended first)"
         verdict = "clean" if not self.problems else "FAILED: " + "; ".join(self.problems)
@@ -230,9 +228,9 @@ def run_trials(
     no_meta = query(data, "SELECT count(*) FROM articles WHERE metadata_record_id IS NULL")[0][0]
     if no_meta:
         final.problems.append(f"{no_meta} article(s) without their WARC metadata record")
-    interrupted = query(data, "SELECT count(*) FROM crawl_runs WHERE status = 'interrupted'")[0][0]
-    killed = sum(t.killed for t in trials)
-    if interrupted != killed:
-        final.problems.append(f"{interrupted} runs closed as interrupted for {killed} kills")
+    # Every killed run is closed as interrupted (a kill before the run began leaves none).
+    statuses = [s for (s,) in query(data, "SELECT status FROM crawl_runs ORDER BY id")]
+    if statuses[-1:] != ["ok"] or set(statuses[:-1]) - {"interrupted"}:
+        final.problems.append(f"run statuses {sorted(set(statuses))}, the last {statuses[-1:]}")
     print(final.line().replace("NOT killed (ended first)", "ran to its end"), flush=True)
     return trials, final
