@@ -74,6 +74,9 @@ DEFAULT_REQUEST_HEADERS = {
 }
 
 # -- components --------------------------------------------------------------
+# A failed write of the on-disk request queue stops the run, as a full disk must.
+SCHEDULER = "crawler.scheduler.StorageAwareScheduler"
+
 DOWNLOADER_MIDDLEWARES = {
     # Above HttpCompressionMiddleware (590), RedirectMiddleware (600) and
     # RetryMiddleware (550): sees every response as it came off the wire,

@@ -222,3 +222,37 @@ def test_a_log_file_on_a_full_disk_is_one_line_not_a_traceback_per_record(tmp_pa
         f"arshif: cannot write the log {log_file}: No space left on device;"
         " its lines are lost from here"
     ]
+
+
+def test_a_full_disk_under_the_request_queue_stops_the_run_in_one_line(tmp_path):
+    import errno
+
+    from scrapy import Request, Spider
+    from scrapy.utils.test import get_crawler
+
+    from crawler import failure
+    from crawler.scheduler import StorageAwareScheduler
+
+    crawler = get_crawler(
+        settings_dict={
+            "JOBDIR": str(tmp_path / "job"),
+            "SCHEDULER": StorageAwareScheduler,
+            # The default queue asks the engine about downloader slots: no engine here.
+            "SCHEDULER_PRIORITY_QUEUE": "scrapy.pqueues.ScrapyPriorityQueue",
+        }
+    )
+    failure.register(crawler)
+    scheduler = StorageAwareScheduler.from_crawler(crawler)
+    scheduler.open(Spider("site"))
+
+    def full(request: Request) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    assert scheduler.dqs is not None
+    scheduler.dqs.push = full  # type: ignore[method-assign]
+    scheduler.dqs.pop = lambda: full(None)  # type: ignore[method-assign]
+    assert scheduler.enqueue_request(Request("https://a.example/1"))  # kept in memory
+    assert crawler.stats.get_value(failure.MESSAGE_STAT) == (
+        f"cannot write request queue {tmp_path / 'job' / 'requests.queue'}: No space left on device"
+    )
+    assert scheduler._dqpop() is None
