@@ -8,6 +8,7 @@ trials' timer).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -92,12 +93,14 @@ def run(
                 [sys.executable, "-c", LAUNCHER, str(status), *args],
                 env=environment, cwd=ROOT, stdout=out, stderr=err,
             )  # fmt: skip
-            pid = 0
+            pid, timed_out = 0, False
             while launcher.poll() is None:
                 elapsed = time.monotonic() - started
                 pid = pid or int((_status(status) or [0])[0])
-                if elapsed > timeout:
-                    os.kill(pid or launcher.pid, signal.SIGKILL)
+                if elapsed > timeout and not timed_out:
+                    timed_out = True
+                    with contextlib.suppress(ProcessLookupError):  # it ended a moment before
+                        os.kill(pid or launcher.pid, signal.SIGKILL)
                 elif poll is not None and pid:
                     poll(pid, elapsed)
                 time.sleep(0.02)
