@@ -59,6 +59,7 @@ def table(rows: list[Row], limit: float) -> str:
     ]
     for r in rows:
         outcome = "; ".join(r.problems) if r.problems else r.outcome
+        outcome = " ".join(outcome.replace("|", "/").split())  # one table row, always
         mark = "green" if r.green(limit) else "**RED**"
         lines.append(
             f"| {r.fault} | {outcome} | {r.status} | {r.code} | {r.peak_mb:.0f} MB"
@@ -213,6 +214,7 @@ def full_disk(work: Path, proxy: str, sites: Path) -> Row:
     checked = row.take(run(arshif("verify", "--data", str(data)), env(), timeout=120))
     if checked.code != 0:
         row.problems.append(f"verify: {checked.stdout.strip()[:150]}")
+    row.code = done.code  # the crawl's, not the checks'
     row.outcome = (said[0].strip()[:100] if said else "") + "; lock released; verify ok"
     unmount_all()
     return row
@@ -249,6 +251,7 @@ def sigterm(work: Path, proxy: str, sites: Path) -> Row:
     checked = row.take(run(arshif("verify", "--data", str(data)), env(), timeout=300))
     if checked.code != 0:
         row.problems.append(f"verify: {checked.stdout.strip()[:150]}")
+    row.code = done.code  # the crawl's, not verify's
     row.outcome = f"ended {took:.1f} s after the signal; runs closed; verify ok"
     return row
 

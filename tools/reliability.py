@@ -52,12 +52,22 @@ def main() -> int:
         flush=True,
     )
     fault_matrix.unmount_stale(args.work)
-    shutil.rmtree(args.work, ignore_errors=True)
-    started = time.monotonic()
     mirror = args.work / "mirror"
-    build_mirror(mirror, args.articles, seed=seed)
-    sites = mirror / "sites.toml"
     data = args.work / "data"
+    started = time.monotonic()
+    if args.only == "faults" and (data / "archive.db").is_file():
+        # The matrix alone reads the last kill trials' archive again: keep it.
+        for path in args.work.iterdir():
+            if path in (mirror, data):
+                continue
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink()
+    else:
+        shutil.rmtree(args.work, ignore_errors=True)
+        build_mirror(mirror, args.articles, seed=seed)
+    sites = mirror / "sites.toml"
     server = MirrorServer(mirror)
     proxy = server.start_in_thread()
     fetch = kill_trials.FetchKill(server.mirror)
