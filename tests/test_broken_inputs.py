@@ -204,16 +204,6 @@ def test_extract_refuses_binary_data_in_one_line(runner, tmp_path, content):
     assert str(path) in line and "binary data, not HTML or text" in line
 
 
-@pytest.mark.parametrize("content", [b"", b" \n\t\r\n"], ids=["zero-bytes", "whitespace"])
-def test_extract_refuses_an_empty_file_in_one_line(runner, tmp_path, content):
-    path = tmp_path / "page.html"
-    path.write_bytes(content)
-    result = runner.invoke(cli, ["extract", str(path), "--url", "https://x.example/a"])
-    assert result.exit_code == 2
-    line = error_line(result)
-    assert str(path) in line and "empty" in line and "not a web page" in line
-
-
 def test_extract_still_reads_utf16_html(runner, tmp_path):
     path = tmp_path / "page.html"
     path.write_bytes("<html><body><p>نص</p></body></html>".encode("utf-16"))

@@ -266,8 +266,6 @@ def extract(
         )
     if _binary(body):
         raise BadUsage(f"{name}: binary data, not HTML or text")
-    if not body.strip():  # an empty record would read as a page with nothing in it
-        raise BadUsage(f"{name}: empty ({len(body)} bytes), not a web page")
     record = extract_article(body, canonicalize(url), site, content_type=content_type)
     click.echo(json.dumps(record.as_dict(), ensure_ascii=False, indent=2))
 
