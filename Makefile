@@ -7,7 +7,7 @@ DATA   ?= data
 PORT   ?= 8001
 SITES  ?=
 
-.PHONY: setup tools test lint demo crawl serve mirror quality quality-floor bench bench-search bench-memory bench-cluster clean
+.PHONY: setup tools test lint demo crawl serve mirror quality quality-floor bench bench-search bench-memory bench-cluster reliability clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,9 @@ bench-memory: setup  ## peak crawl memory at 2,000 and 20,000 articles (about 5 
 
 bench-cluster: setup  ## pages/s with 1 and 2 cluster workers (needs redis-server; a few minutes)
 	$(BIN)/python tools/bench_cluster.py --sites 4 --articles 500
+
+reliability: setup  ## 20 SIGKILLs over a 3,000-article crawl, then the fault matrix (about 10 minutes; root mounts a 3 MB tmpfs)
+	$(BIN)/python tools/reliability.py $(if $(SEED),--seed $(SEED))
 
 clean:
 	rm -rf $(VENV) .venv-tools .pytest_cache .ruff_cache *.egg-info

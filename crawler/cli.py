@@ -15,7 +15,7 @@ from archive.cli import BadUsage, data_option, sites_files_with_env, sites_optio
 from archive.discover.sites import SiteConfigError, record_sites_files
 from archive.store.db import ArchiveSchemaError, check_file
 from archive.store.writer import DB_NAME, DataDirError, check_data_dir
-from crawler.failure import STORAGE_ERRORS, db_name, describe
+from crawler.failure import STORAGE_ERRORS, db_name, describe, log_file_failures
 from crawler.runner import SiteResult, run_crawls, select_sites
 
 # The demo crawls arshif's own mirror on loopback: no delay is owed to it.
@@ -102,7 +102,8 @@ def _crawl(
         except ClusterError as e:
             raise click.ClickException(str(e)) from None
     try:
-        with CrawlLock(data_dir):
+        log = Path(str(overrides.get("LOG_FILE") or data_dir / "logs"))
+        with CrawlLock(data_dir), log_file_failures(log):
             return run_crawls(
                 sites, data_dir, sites_files=sites_files, overrides=overrides, on_site_done=done
             )

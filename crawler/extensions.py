@@ -51,8 +51,8 @@ def _discovered(stats: dict) -> str:
 def error_count(stats: dict) -> int:
     """A request given up after its retries, a page that broke extraction, an item the
     archive failed to store, a spider callback that raised, a page too large to keep or
-    read, a request deferred to the next run; a 503 that succeeded on retry is not one,
-    nor is a 404."""
+    read, a request deferred to the next run, a redirect loop, an empty article page;
+    a 503 that succeeded on retry is not one, nor is a 404."""
     return sum(
         stats.get(key, 0)
         for key in (
@@ -63,6 +63,8 @@ def error_count(stats: dict) -> int:
             "arshif/too_large",
             "arshif/deferred",
             *ABANDONED,
+            "arshif/redirect_loop",
+            "arshif/empty_body",
         )
     )
 

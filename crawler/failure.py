@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from weakref import WeakSet
 
@@ -70,8 +73,30 @@ def storage_failed(crawler: Crawler, what: str, error: BaseException) -> None:
 
 
 def _close(crawler: Crawler) -> None:
-    engine = crawler.engine
+    # `crawler.engine` raises before the crawl starts; Scrapy's own code reads `_engine` then.
+    engine = getattr(crawler, "_engine", None)
     # A site that has not opened yet, or has closed already, has nothing to close.
     if engine is None or engine.spider is None or getattr(engine, "_slot", None) is None:
         return
     _schedule_coro(engine.close_spider_async(reason=STORAGE_FAILED))
+
+
+@contextmanager
+def log_file_failures(log_file: Path) -> Iterator[None]:
+    """While it lasts, a log file that cannot be written (on the same full disk as the
+    archive) costs one line on stderr, not logging's traceback for every record."""
+    original = logging.FileHandler.handleError
+    said: list[BaseException] = []
+
+    def handle_error(handler: logging.Handler, record: logging.LogRecord) -> None:
+        error = sys.exc_info()[1]
+        if not said and error is not None:
+            said.append(error)
+            print(f"arshif: cannot write the log {log_file}: {describe(error)};"
+                  " its lines are lost from here", file=sys.stderr)  # fmt: skip
+
+    logging.FileHandler.handleError = handle_error  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        logging.FileHandler.handleError = original  # type: ignore[method-assign]

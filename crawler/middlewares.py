@@ -93,8 +93,16 @@ def record_outcome(crawler: Crawler, capture_id: int | None, outcome: str, detai
     """Count a capture's outcome (too-large, deferred) and write it on its captures row."""
     crawler.stats.inc_value(f"arshif/{outcome.replace('-', '_')}")
     capture = _CAPTURES.get(crawler)
-    if capture is not None and capture.archive is not None and capture_id is not None:
+    if capture is None or capture.archive is None or capture_id is None:
+        return
+    if failure.has_failed(crawler):
+        return  # the run is stopping: its cause was said once already
+    try:
         capture.archive.set_capture_error(capture_id, f"{outcome}: {detail}")
+    except failure.STORAGE_ERRORS as e:
+        # Raised here, it would surface as one traceback per page from the middleware
+        # chain while the crawl went on writing nothing: stop the run cleanly instead.
+        failure.storage_failed(crawler, capture.db_name(), e)
 
 
 def run_stopping(crawler: Crawler) -> bool:

@@ -90,6 +90,9 @@ DEFAULT_REQUEST_HEADERS = {
 }
 
 # -- components --------------------------------------------------------------
+# A failed write of the on-disk request queue stops the run, as a full disk must.
+SCHEDULER = "crawler.scheduler.StorageAwareScheduler"
+
 DOWNLOADER_MIDDLEWARES = {
     # Above HttpCompressionMiddleware (590), RedirectMiddleware (600) and
     # RetryMiddleware (550): sees every response as it came off the wire,
@@ -98,6 +101,9 @@ DOWNLOADER_MIDDLEWARES = {
     # Scrapy's decompression, in its place, with a bomb recorded as too-large.
     "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
     "crawler.middlewares.BoundedCompressionMiddleware": 590,
+    # Scrapy's redirects, in their place, with a loop recorded instead of dropped.
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "crawler.redirects.LoopAwareRedirectMiddleware": 600,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.BackoffRetryMiddleware": 550,
 }

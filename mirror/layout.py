@@ -6,8 +6,11 @@ A request for ``https://HOST/PATH`` is answered, in order, by:
 1. a ``[[route]]`` in ``HOST/_mirror.toml`` whose ``url`` equals PATH?QUERY
    (percent-escapes decoded, so Arabic may be written as is): it may name a
    ``file``, a ``redirect`` target, a ``status``, a ``content_type``, extra
-   ``headers``, and ``fail_first``/``retry_after`` to answer the first N
-   requests with 503 (for retry tests);
+   ``headers``, ``fail_first``/``retry_after``/``fail_status`` to answer the
+   first N requests with 503 or another status (for retry tests), and a
+   ``fault``: ``reset`` (the connection is dropped before any answer),
+   ``truncate`` (the body stops half-way, short of its Content-Length) or
+   ``stall`` (no answer at all, until the client gives up);
 2. the file ``HOST/PATH`` (decoded), or ``HOST/PATH/index.html`` when PATH
    names a folder; a URL with a query string needs a route;
 3. otherwise 404.
@@ -30,6 +33,8 @@ from typing import Any
 from urllib.parse import quote, unquote, urljoin
 
 CONFIG_NAME = "_mirror.toml"
+# What a route's `fault` may be: how the server misbehaves (mirror/server.py does it).
+FAULTS = {None, "reset", "truncate", "stall"}
 _TYPES = {
     "": "text/html; charset=utf-8",
     ".html": "text/html; charset=utf-8",
@@ -45,6 +50,7 @@ class Answer:
     headers: list[tuple[str, str]]
     body: bytes
     gzip_ok: bool = False
+    fault: str | None = None
 
 
 @dataclass
@@ -57,6 +63,12 @@ class Route:
     headers: dict[str, str] = field(default_factory=dict)
     fail_first: int = 0
     retry_after: int | None = None
+    fail_status: int = 503
+    fault: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.fault not in FAULTS:
+            raise ValueError(f"route {self.url}: fault must be one of {sorted(FAULTS - {None})}")
 
 
 @dataclass
@@ -140,9 +152,14 @@ class Mirror:
                     if route.retry_after is not None
                     else []
                 )
-                answer = _text(503, "temporarily unavailable\n")
+                answer = _text(route.fail_status, "temporarily unavailable\n")
                 answer.headers += headers
                 return answer
+        answer = self._route_answer(host, folder, route, target)
+        answer.fault = route.fault
+        return answer
+
+    def _route_answer(self, host: str, folder: Path, route: Route, target: str) -> Answer:
         if route.redirect:
             location = urljoin(f"https://{host}{target}", route.redirect)
             answer = _text(route.status or 301, "moved\n")

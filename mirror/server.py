@@ -16,7 +16,9 @@ import datetime as dt
 import gzip
 import ipaddress
 import logging
+import socket
 import ssl
+import struct
 import tempfile
 import threading
 from collections.abc import Callable
@@ -166,9 +168,12 @@ class MirrorServer:
                     version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
                 )
                 accepts_gzip = "gzip" in headers.get("accept-encoding", "").lower()
+                log.info("%s %s%s -> %d %s", method, host, path, answer.status, answer.fault or "")
+                if answer.fault is not None:
+                    await _misbehave(answer, reader, writer, accepts_gzip)
+                    return
                 writer.write(_render(answer, keep_alive, accepts_gzip))
                 await writer.drain()
-                log.info("%s %s%s -> %d", method, host, path, answer.status)
                 if not keep_alive:
                     return
         except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError, ValueError) as e:
@@ -176,6 +181,33 @@ class MirrorServer:
         finally:
             with contextlib.suppress(Exception):
                 writer.close()
+
+
+async def _misbehave(
+    answer: Answer,
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    accepts_gzip: bool,
+) -> None:
+    """Answer as a broken server or network would: the connection ends after it."""
+    if answer.fault == "reset":
+        _reset(writer)
+    elif answer.fault == "truncate":
+        whole = _render(answer, False, accepts_gzip)
+        head_end = whole.index(b"\r\n\r\n") + 4
+        writer.write(whole[: head_end + (len(whole) - head_end) // 2])
+        await writer.drain()  # then closed (the caller), short of its Content-Length
+    elif answer.fault == "stall":
+        await reader.read()  # nothing is sent; returns when the client hangs up
+
+
+def _reset(writer: asyncio.StreamWriter) -> None:
+    """Drop the connection with an RST ("connection reset by peer"), not a FIN."""
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
 
 
 async def _read_head(reader: asyncio.StreamReader) -> tuple[str, str, str, dict[str, str]] | None:

@@ -3,7 +3,6 @@ parse, a Retry-After of a day. Crawled from a mirror made in the test, over loop
 
 from __future__ import annotations
 
-import gzip
 import sqlite3
 import sys
 import time
@@ -15,6 +14,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from mirror.server import MirrorServer
 from tests.conftest import BIN, crawl_env, run
+from tests.faults import write_bomb
 
 pytestmark = pytest.mark.e2e
 
@@ -48,15 +48,6 @@ domains = ["www.waits.example"]
 listings = ["/"]
 article_urls = ['^/news/\\d+$']
 """
-
-
-def write_bomb(path: Path, megabytes: int) -> None:
-    """gzip of megabytes of spaces, written a megabyte at a time (never held whole)."""
-    chunk = b" " * 1_000_000
-    with gzip.GzipFile(path, "wb", compresslevel=9, mtime=0) as out:
-        out.write(b"<html><body><p>")
-        for _ in range(megabytes):
-            out.write(chunk)
 
 
 @pytest.fixture(scope="module")

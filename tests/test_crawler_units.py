@@ -552,3 +552,28 @@ def test_pages_fetched_but_not_extracted_make_a_run_partial_and_say_so():
     # Every page fetched was an article whose extraction was abandoned: found, not empty.
     only = {"arshif/warc_responses": 2, "arshif/pages_fetched": 2, "arshif/extract_timeout": 2}
     assert run_figures(only, "finished").status == "partial"
+
+
+def test_a_failed_write_of_a_capture_outcome_stops_the_run_in_one_line(tmp_path, caplog):
+    import sqlite3
+
+    from crawler import failure
+    from crawler.middlewares import _CAPTURES, record_outcome
+
+    class FullDisk:
+        def set_capture_error(self, capture_id: int, error: str) -> None:
+            raise sqlite3.OperationalError("database or disk is full")
+
+    crawler = get_crawler(settings_dict={"ARSHIF_DATA_DIR": str(tmp_path)})
+    capture = WarcCaptureMiddleware.from_crawler(crawler)
+    capture.archive = FullDisk()  # type: ignore[assignment]
+    _CAPTURES[crawler] = capture
+    failure.register(crawler)  # as the middleware's spider_opened does
+    with caplog.at_level(logging.ERROR):
+        record_outcome(crawler, 7, "too-large", "300 B inflates past DOWNLOAD_MAXSIZE")
+        record_outcome(crawler, 8, "deferred", "HTTP 503 with Retry-After 100000 s")
+    message = crawler.stats.get_value(failure.MESSAGE_STAT)
+    assert message == f"cannot write {tmp_path / 'archive.db'}: database or disk is full"
+    assert crawler.stats.get_value("arshif/too_large") == 1
+    assert crawler.stats.get_value("arshif/deferred") == 1
+    assert len([r for r in caplog.records if "cannot write" in r.getMessage()]) == 1

@@ -136,7 +136,14 @@ def test_one_sigterm_ends_the_crawl_cleanly_with_every_run_closed(mirror_proxy, 
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(3)
+    # Signalled once every site's run has begun (3 s sufficed, until a loaded machine
+    # took longer than that to start Scrapy and the signal came before any run).
+    deadline = time.monotonic() + 60
+    while not (data / "archive.db").exists() or len(_runs(data)) < 3:
+        assert crawl.poll() is None, "the crawl ended before the signal"
+        assert time.monotonic() < deadline, "the sites' runs did not begin within a minute"
+        time.sleep(0.2)
+    time.sleep(1)
     assert crawl.poll() is None, "the crawl ended before the signal"
     crawl.send_signal(signal.SIGTERM)
     try:
@@ -185,3 +192,67 @@ def test_a_sigterm_during_a_long_retry_wait_still_ends_the_crawl_at_once(mirror_
     assert crawl.returncode == 1, stdout + stderr
     assert "Traceback" not in stdout + stderr, stderr[-3000:]
     assert [status for _, status, _ in _runs(data)] == ["interrupted"]
+
+
+def test_a_log_file_on_a_full_disk_is_one_line_not_a_traceback_per_record(tmp_path, capsys):
+    import errno
+    import logging
+
+    from crawler.failure import log_file_failures
+
+    class FullDisk(logging.FileHandler):
+        def flush(self) -> None:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    log_file = tmp_path / "crawl.log"
+    handler = FullDisk(log_file)
+    logger = logging.getLogger("arshif.test.fulldisk")
+    logger.addHandler(handler)
+    try:
+        with log_file_failures(log_file):
+            for n in range(3):
+                logger.warning("record %d", n)
+        assert logging.FileHandler.handleError is logging.Handler.handleError  # put back
+    finally:
+        logger.removeHandler(handler)
+        handler.close = lambda: None  # type: ignore[method-assign]
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "Logging error" not in err, err
+    assert err.splitlines() == [
+        f"arshif: cannot write the log {log_file}: No space left on device;"
+        " its lines are lost from here"
+    ]
+
+
+def test_a_full_disk_under_the_request_queue_stops_the_run_in_one_line(tmp_path):
+    import errno
+
+    from scrapy import Request, Spider
+    from scrapy.utils.test import get_crawler
+
+    from crawler import failure
+    from crawler.scheduler import StorageAwareScheduler
+
+    crawler = get_crawler(
+        settings_dict={
+            "JOBDIR": str(tmp_path / "job"),
+            "SCHEDULER": StorageAwareScheduler,
+            # The default queue asks the engine about downloader slots: no engine here.
+            "SCHEDULER_PRIORITY_QUEUE": "scrapy.pqueues.ScrapyPriorityQueue",
+        }
+    )
+    failure.register(crawler)
+    scheduler = StorageAwareScheduler.from_crawler(crawler)
+    scheduler.open(Spider("site"))
+
+    def full(request: Request) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    assert scheduler.dqs is not None
+    scheduler.dqs.push = full  # type: ignore[method-assign]
+    scheduler.dqs.pop = lambda: full(None)  # type: ignore[method-assign]
+    assert scheduler.enqueue_request(Request("https://a.example/1"))  # kept in memory
+    assert crawler.stats.get_value(failure.MESSAGE_STAT) == (
+        f"cannot write request queue {tmp_path / 'job' / 'requests.queue'}: No space left on device"
+    )
+    assert scheduler._dqpop() is None

@@ -45,6 +45,28 @@ url = "/busy"
 file = "index.html"
 fail_first = 1
 retry_after = 2
+
+[[route]]
+url = "/slow-down"
+file = "index.html"
+fail_first = 1
+fail_status = 429
+retry_after = 100000
+
+[[route]]
+url = "/reset"
+file = "index.html"
+fault = "reset"
+
+[[route]]
+url = "/cut"
+file = "old.html"
+fault = "truncate"
+
+[[route]]
+url = "/stall"
+file = "index.html"
+fault = "stall"
 """,
         encoding="utf-8",
     )
@@ -122,3 +144,41 @@ def test_bundled_mirror_has_every_host():
         ["hafryat.com", "www.custom-news.example", "www.hoseinmortada.com", "www.lebanontab.com",
          "www.repost-blog.example", "www.hostile.example"]
     )  # fmt: skip
+
+
+def test_a_route_can_answer_429_first(site):
+    mirror = Mirror(site)
+    first, then = (mirror.answer("GET", "news.example", "/slow-down") for _ in range(2))
+    assert (first.status, dict(first.headers)["Retry-After"], then.status) == (429, "100000", 200)
+
+
+def _raw_get(server: MirrorServer, path: str, timeout: float = 5) -> bytes:
+    conn = socket.create_connection(("127.0.0.1", server.port), timeout=timeout)
+    head = f"GET http://news.example{path} HTTP/1.1\r\nHost: news.example\r\nConnection: close"
+    conn.sendall(head.encode() + b"\r\n\r\n")
+    data = b""
+    try:
+        while chunk := conn.recv(65536):
+            data += chunk
+    finally:
+        conn.close()
+    return data
+
+
+def test_faults_are_served_as_a_broken_server_would(server):
+    with pytest.raises(ConnectionResetError):
+        _raw_get(server, "/reset")
+    head, _, body = _raw_get(server, "/cut").partition(b"\r\n\r\n")
+    length = int(dict(h.split(": ", 1) for h in head.decode().split("\r\n")[1:])["Content-Length"])
+    assert head.startswith(b"HTTP/1.1 200") and 0 < len(body) < length
+    with pytest.raises(TimeoutError):
+        _raw_get(server, "/stall", timeout=0.5)
+    assert _raw_get(server, "/").endswith(b"home")  # the server itself goes on
+
+
+def test_an_unknown_fault_is_refused(tmp_path):
+    host = tmp_path / "news.example"
+    host.mkdir()
+    (host / "_mirror.toml").write_text('[[route]]\nurl = "/"\nfault = "melt"\n', "utf-8")
+    with pytest.raises(ValueError, match="fault must be one of"):
+        Mirror(tmp_path).answer("GET", "news.example", "/")

@@ -30,7 +30,7 @@ from archive.store.writer import Archive
 from archive.urls import canonicalize
 from crawler.cluster import open_archive
 from crawler.items import ArticlePage
-from crawler.middlewares import Deferred
+from crawler.middlewares import Deferred, record_outcome
 from crawler.spiders.probing import PROBE_BUDGET, ProbingMixin
 
 # Discovery documents first, so article requests are known early.
@@ -318,6 +318,15 @@ class NewsSpider(ProbingMixin, Spider):
     def parse_article(self, response: Response) -> Iterator[ArticlePage]:
         if not isinstance(response, TextResponse):
             self.logger.warning("%s: %s: not an HTML page, skipped", self.name, response.url)
+            return
+        if not response.body.strip():
+            # Nothing came: not an article without text, but one still to be had. Not
+            # stored, so the next run asks again; an error of this one, so it is not ok.
+            detail = f"HTTP {response.status} with an empty body"
+            self.logger.warning("%s: %s: empty-body: %s", self.name, response.url, detail)
+            record_outcome(
+                self.crawler, response.meta.get("arshif_capture_id"), "empty-body", detail
+            )
             return
         declared = response.xpath(
             "//head/link[contains(concat(' ', normalize-space(@rel), ' '), ' canonical ')]/@href"
