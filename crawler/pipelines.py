@@ -271,7 +271,12 @@ class ArchivePipeline:
         assert self.archive is not None and item.record is not None and item.warc is not None
         metadata_id = None
         writer = warc_writer(self.crawler)
-        if writer is not None and not item.revisit:
+        # A revisit of a page the archive has no article for (a run killed between
+        # the capture and its save) stores the article for the first time: it gets
+        # the metadata record a first capture gets, or nothing in the WARCs says
+        # what was read from it.
+        first = item.revisit and self.archive.known(item.url) is None
+        if writer is not None and (not item.revisit or first):
             # The archive carries its own interpretation of each page, next to the capture.
             data = {**item.record.as_dict(), "discovery": item.discovery}
             metadata_id = writer.write_metadata(item.fetched_url, item.warc, data).record_id
@@ -289,7 +294,8 @@ class ArchivePipeline:
             "run_id": self.crawler.stats.get_value("arshif/run_id"),
         }
         if item.revisit:  # the stored capture stands; note that it was checked now
-            row.pop("metadata_record_id", None)
+            if not first:
+                row.pop("metadata_record_id", None)
             row["last_checked"] = datetime.now(UTC).isoformat()
         # Aliases found while the page was being extracted count too: the spider adds
         # them to the page's discovery, and add_alias only reaches stored articles.

@@ -282,3 +282,36 @@ def test_crawl_log_file_is_under_the_data_directory(site):
     (log,) = (data / "logs").glob("crawl-*.log")
     assert str(log) in result.stderr and "Spider closed (finished)" in log.read_text()
     assert gzip  # the WARC files, not the log, are gzipped
+
+
+def test_an_article_first_stored_from_a_revisit_gets_its_metadata_record(site):
+    # A run killed between a page's capture and its save leaves the capture (and its
+    # digest) without an article: the next run's fetch is a revisit of it, and the
+    # article stored then must carry a metadata record like any first capture.
+    _, proxy, data = site
+    crawl(proxy, data)
+    lost = [row[0] for row in query(data, "SELECT id FROM articles ORDER BY id LIMIT 3")]
+    marks = ",".join("?" * len(lost))
+    with sqlite3.connect(data / "archive.db") as db:
+        for table in ("article_versions", "article_aliases", "fingerprint_bands"):
+            db.execute(f"DELETE FROM {table} WHERE article_id IN ({marks})", lost)
+        db.execute(f"DELETE FROM articles_fts WHERE rowid IN ({marks})", lost)
+        urls = [r[0] for r in db.execute(f"SELECT url FROM articles WHERE id IN ({marks})", lost)]
+        db.execute(f"DELETE FROM articles WHERE id IN ({marks})", lost)
+    crawl(proxy, data)
+    back = query(
+        data,
+        f"SELECT url, metadata_record_id FROM articles WHERE url IN ({','.join('?' * len(urls))})",
+        *urls,
+    )
+    assert sorted(u for u, _ in back) == sorted(urls)
+    assert all(record_id for _, record_id in back), back
+    described = set()
+    for name in sorted((data / "warc").iterdir()):
+        with name.open("rb") as f:
+            described |= {
+                r.rec_headers.get_header("WARC-Record-ID")
+                for r in ArchiveIterator(f)
+                if r.rec_type == "metadata"
+            }
+    assert {record_id for _, record_id in back} <= described
