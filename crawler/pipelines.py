@@ -15,6 +15,7 @@ from archive.store.writer import Archive, article_row
 from crawler import failure
 from crawler.items import ArticlePage
 from crawler.middlewares import record_outcome, warc_writer
+from crawler.timing import timed
 
 
 class ExtractPipeline:
@@ -28,6 +29,7 @@ class ExtractPipeline:
     def from_crawler(cls, crawler: Crawler) -> Self:
         return cls(crawler)
 
+    @timed("extract")
     def process_item(self, item: ArticlePage) -> ArticlePage:
         spider = self.crawler.spider
         try:
@@ -98,6 +100,7 @@ class ArchivePipeline:
             failure.storage_failed(self.crawler, what, e)
             raise DropItem(f"{item.site}: {item.url}: the archive cannot be written") from None
 
+    @timed("store")
     def _store(self, item: ArticlePage) -> ArticlePage:
         assert self.archive is not None and item.record is not None and item.warc is not None
         metadata_id = None

@@ -45,6 +45,11 @@ ARSHIF_EXTRACT_MAX_SIZE = 5_000_000
 # already; `arshif crawl` sets 60 when the log goes to a file.
 ARSHIF_PROGRESS_INTERVAL = os.environ.get("ARSHIF_PROGRESS_INTERVAL", "0")
 
+# Seconds per stage in the stats (crawler/timing.py); with a file, each spider's
+# stats are written there as a JSON line when it closes (make bench-crawl).
+ARSHIF_STAGE_TIMES = True
+ARSHIF_STATS_FILE = os.environ.get("ARSHIF_STATS_FILE", "")
+
 USER_AGENT = user_agent(ARSHIF_CONTACT)
 
 # -- politeness --------------------------------------------------------------
@@ -93,6 +98,7 @@ EXTENSIONS = {
     "crawler.extensions.RunRecorder": 100,
     "crawler.extensions.Progress": 200,
     "crawler.extensions.ContactWarning": 300,
+    "crawler.timing.StageTimes": 400,
     # Both listen on a port: an unattended archive crawler needs neither.
     "scrapy.extensions.telnet.TelnetConsole": None,
     "scrapy.extensions.remote_control.RemoteControl": None,
