@@ -6,8 +6,10 @@ STAMP  := $(VENV)/.installed-stamp
 DATA   ?= data
 PORT   ?= 8001
 SITES  ?=
+# BENCH_ARGS="--pages 100" for a quick bench-crawl (see tools/bench_crawl.py --help)
+BENCH_ARGS ?=
 
-.PHONY: setup tools test lint demo crawl serve mirror quality quality-floor bench bench-search bench-memory clean
+.PHONY: setup tools test lint demo crawl serve mirror quality quality-floor bench bench-search bench-memory bench-crawl clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +68,9 @@ bench-search: setup  ## search latency on a million synthetic articles (builds ~
 
 bench-memory: setup  ## peak crawl memory at 2,000 and 20,000 articles (about 5 minutes)
 	$(BIN)/python tools/bench_crawl_memory.py --sizes 2000 20000
+
+bench-crawl: setup  ## crawl and reextract speed on 4 sites x 500 real-weight pages (about 10 minutes)
+	$(BIN)/python tools/bench_crawl.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .venv-tools .pytest_cache .ruff_cache *.egg-info

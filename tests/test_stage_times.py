@@ -19,6 +19,7 @@ class _Stage:
 
     @timed("work")
     def work(self, fail: bool) -> str:
+        sum(range(200_000))  # a few milliseconds of CPU
         if fail:
             raise ValueError("broken page")
         return "done"
@@ -37,8 +38,12 @@ def test_a_timed_stage_adds_its_seconds_whether_it_returns_or_raises():
     with pytest.raises(ValueError):
         stage.work(True)
     assert stage.crawler.stats.get_value("arshif/time/work") > first
+    wall = stage.crawler.stats.get_value("arshif/wall/work")
+    assert stage.crawler.stats.get_value("arshif/time/work") <= wall * 1.05 + 0.001
     assert asyncio.run(stage.wait()) == "awaited"
-    assert stage.crawler.stats.get_value("arshif/time/wait") >= 0.01
+    # Awaited work runs elsewhere: its wall time only, at least the time slept.
+    assert stage.crawler.stats.get_value("arshif/wall/wait") >= 0.01
+    assert stage.crawler.stats.get_value("arshif/time/wait") is None
 
 
 def test_a_crawl_writes_its_stage_times_to_the_stats_file(mirror_proxy, tmp_path):
@@ -52,8 +57,11 @@ def test_a_crawl_writes_its_stage_times_to_the_stats_file(mirror_proxy, tmp_path
     stats = json.loads(line)
     assert stats["spider"] == "hafryat" and stats["arshif/articles_saved"] >= 30
     times = {k.removeprefix("arshif/time/"): v for k, v in stats.items() if "/time/" in k}
-    assert set(times) == {"extract", "store", "warc", "warc_metadata"}
+    walls = {k.removeprefix("arshif/wall/"): v for k, v in stats.items() if "/wall/" in k}
+    assert set(times) == set(walls) == {"extract", "store", "warc", "warc_metadata"}
     assert all(v > 0 for v in times.values()), times
+    # CPU time never exceeds wall time (a little slack for the clocks' resolution).
+    assert all(times[k] <= walls[k] * 1.05 + 0.001 for k in times), (times, walls)
     # The metadata records are part of both the WARC time and the store stage.
     assert times["warc_metadata"] < times["warc"] and times["warc_metadata"] < times["store"]
     assert sum(times.values()) < stats["elapsed_time_seconds"]

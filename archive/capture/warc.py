@@ -37,17 +37,21 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 
 
 def _timed(kind: str) -> Callable[[_F], _F]:
-    """Add the method's duration to ``self.seconds[kind]``: the crawl reports where its
-    time goes (crawler/timing.py), and WARC gzip and digests are one of the places."""
+    """Add the method's (CPU, wall) seconds to ``self.seconds[kind]``: the crawl reports
+    where its time goes (crawler/timing.py), and WARC gzip and digests are one place."""
 
     def decorate(method: _F) -> _F:
         @functools.wraps(method)
         def timed(self: WarcFileWriter, *args: Any, **kwargs: Any) -> Any:
-            start = time.perf_counter()
+            cpu, start = time.thread_time(), time.perf_counter()
             try:
                 return method(self, *args, **kwargs)
             finally:
-                self.seconds[kind] = self.seconds.get(kind, 0.0) + time.perf_counter() - start
+                was_cpu, was_wall = self.seconds.get(kind, (0.0, 0.0))
+                self.seconds[kind] = (
+                    was_cpu + time.thread_time() - cpu,
+                    was_wall + time.perf_counter() - start,
+                )
 
         return timed  # type: ignore[return-value]
 
@@ -144,7 +148,7 @@ class WarcFileWriter:
         self._serial = 0
         self.filename: str | None = None
         self.files: list[str] = []
-        self.seconds: dict[str, float] = {}  # time spent writing, by kind of record
+        self.seconds: dict[str, tuple[float, float]] = {}  # (CPU, wall) by kind of record
 
     # -- files -----------------------------------------------------------------
 
