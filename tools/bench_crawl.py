@@ -10,8 +10,9 @@ weight) are served by arshif's mirror proxy with politeness off. Measured:
   (the pages are read and gunzipped outside the clock);
 - ``arshif crawl`` of the four sites from an empty archive, in a child process,
   once per ``--workers`` value (``ARSHIF_EXTRACT_WORKERS``; 0 = in process);
-- ``arshif reextract`` of that archive, of all sites and of one site alone
-  (``--workers``, or ``--jobs`` where ``--workers`` does not exist; 0 = 1 job).
+- ``arshif reextract`` of that archive: of one site (the issue's target) with
+  each ``--workers`` value, and of all sites with the last one (``--workers``,
+  or ``--jobs`` where ``--workers`` does not exist; 0 = 1 job).
 
 Each child's CPU time (user + sys) and peak memory come from the kernel (wait4),
 children it waited for included. Rates are pages stored per second of wall time
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import re
 import resource
@@ -109,6 +111,9 @@ def extract_only(built: BuiltSites) -> Run:
     from archive.discover.sites import load_registry
     from archive.extract.article import extract_article
 
+    # The crawl writes what extraction logs (a canonical URL of another site, a cleanup
+    # rule kept back) to its log file; here it would bury the figures.
+    logging.getLogger("archive").setLevel(logging.ERROR)
     registry = load_registry([built.sites_file])
     for page in built.pages[:5]:  # warm-up: imports, language model, caches
         extract_article(page.body(), page.url, registry[page.site], content_type=page.content_type)
@@ -124,12 +129,11 @@ def extract_only(built: BuiltSites) -> Run:
         spent += time.perf_counter() - t0
         cpu += time.process_time() - c0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    # Its rate is one core's: pages per CPU second. On a busy machine the wall clock
-    # also counts time the core went to other processes; the crawls' rates do count it,
-    # so a ratio measured beside other work understates the crawl, never overstates it.
+    # On a busy machine the wall clock also counts time the core went to other
+    # processes: the rate by CPU time is what one core of its own would do.
     print(f"extraction only ({len(sample)} pages): {len(sample) / spent:.1f} pages/s by the wall"
           f" clock, {len(sample) / cpu:.1f} per CPU second ({cpu / spent:.2f} of a core)")  # fmt: skip
-    return Run("extraction only, one core (CPU time)", len(sample), cpu, cpu, peak)
+    return Run("extraction only, one process", len(sample), spent, cpu, peak)
 
 
 def crawl(built: BuiltSites, proxy: str, data: Path, workers: int | None) -> Run:
@@ -229,8 +233,6 @@ def main() -> int:
           f" ({weight / 1000:.0f} KB gzipped on the wire)", flush=True)  # fmt: skip
 
     ref = extract_only(built)
-    print(f"{ref.label}: {ref.rate:.1f} pages/s ({ref.wall * 1000 / ref.pages:.1f} ms a page)",
-          flush=True)  # fmt: skip
     if not hasattr(crawl_settings, "ARSHIF_EXTRACT_WORKERS"):
         print("(ARSHIF_EXTRACT_WORKERS is not a setting of this checkout: the crawl ignores it)")
 
@@ -247,32 +249,49 @@ def main() -> int:
                   f" proxy CPU {run.proxy_cpu:.1f} s", flush=True)  # fmt: skip
     data = args.work / f"data-w{args.workers[0]}"
     for workers in args.workers:
-        for site in (None, built.site_keys[0]):
+        # The whole archive once, with the most workers (by WARC file today, one a site);
+        # the one-site archive, the issue's target, with each.
+        sites = (None, built.site_keys[0]) if workers == args.workers[-1] else (built.site_keys[0],)
+        for site in sites:
             run = reextract(built, data, workers, site)
             runs.append(run)
             print(f"{run.label}: {run.pages} pages in {run.wall:.1f} s, {run.rate:.1f} pages/s,"
                   f" {run.cores:.2f} cores busy, peak {run.peak_mb:.0f} MB", flush=True)  # fmt: skip
 
     print(f"\nload average after: {load()}")
-    print("\n| run | pages/s | x extraction only | CPU (cores busy) | peak RSS |")
-    print("|---|---|---|---|---|")
+    # Two views. Wall clock: pages/s as a user waits, against extraction alone measured
+    # the same way on the same (possibly busy) machine. CPU time: what a page costs,
+    # whatever else runs; with the cores the run used, the most it could reach.
+    one_core_ms = ref.cpu * 1000 / ref.pages
+    print(
+        f"one-core extraction only: {ref.pages / ref.cpu:.1f} pages/s of CPU time ({one_core_ms:.1f} ms a page)"
+    )
+    print("\n| run | pages/s | x extraction only | cores busy | CPU a page | peak RSS |")
+    print("|---|---|---|---|---|---|")
     for run in [ref, *runs]:
         ratio = run.rate / ref.rate if ref.rate else 0.0
+        ms = run.cpu * 1000 / max(run.pages, 1)
         print(
-            f"| {run.label} | {run.rate:.1f} | {ratio:.2f}x | {run.cores:.2f} | {run.peak_mb:.0f} MB |"
+            f"| {run.label} | {run.rate:.1f} | {ratio:.2f}x | {run.cores:.2f} | {ms:.1f} ms | {run.peak_mb:.0f} MB |"
         )
     for run in crawls:
         print(f"\nwhere a page's time goes, {run.label} (ms a page; one-core extraction only:"
-              f" {ref.wall * 1000 / ref.pages:.1f}):")  # fmt: skip
+              f" {one_core_ms:.1f} CPU):")  # fmt: skip
         print("      CPU     wall")
         for name, cpu, wall in breakdown(run):
             print(f"  {cpu:7.1f}  {'' if wall is None else f'{wall:7.1f}':>7}  {name}")
-    best_crawl = max(r.rate for r in crawls) / ref.rate
     one_site = [r for r in runs if r.label.startswith("reextract one site")]
-    best_re = max(r.rate for r in one_site) / ref.rate
-    print(f"\ntargets: crawl {best_crawl:.2f}x (>= {CRAWL_TARGET}x: "
-          f"{'met' if best_crawl >= CRAWL_TARGET else 'not met'}), reextract of one site"
-          f" {best_re:.2f}x (>= {REEXTRACT_TARGET}x: {'met' if best_re >= REEXTRACT_TARGET else 'not met'})")  # fmt: skip
+    for name, group, target in (
+        ("crawl", crawls, CRAWL_TARGET),
+        ("reextract of one site", one_site, REEXTRACT_TARGET),
+    ):
+        best = max(group, key=lambda r: r.rate)
+        ratio = best.rate / ref.rate
+        # With every core busy on this run's CPU cost a page, against one core extracting.
+        ceiling = cores * one_core_ms / (best.cpu * 1000 / max(best.pages, 1))
+        print(f"target {name} >= {target}x: {ratio:.2f}x by the wall clock"
+              f" ({'met' if ratio >= target else 'not met'}); at its CPU cost a page, all {cores}"
+              f" cores busy would give at most {ceiling:.2f}x")  # fmt: skip
     if not args.keep:
         shutil.rmtree(args.work, ignore_errors=True)
     return 0
