@@ -16,7 +16,7 @@ sys.path.insert(0, str(ROOT))
 
 from archive.discover.sites import load_registry  # noqa: E402
 from archive.extract.article import extract_article  # noqa: E402
-from tools import realistic_site  # noqa: E402
+from tools import news_layouts, realistic_site  # noqa: E402
 from tools.realpages import prf  # noqa: E402
 
 PAGES = 8  # per site: 4 sites, one layout each
@@ -29,11 +29,11 @@ def _built(tmp_path: Path) -> realistic_site.BuiltSites:
 def test_generated_pages_weigh_like_news_pages_in_four_layouts(tmp_path):
     built = _built(tmp_path)
     assert built.source == "generated" and len(built.pages) == 4 * PAGES
-    assert {p.layout for p in built.pages} == set(realistic_site.LAYOUTS)
-    assert len(realistic_site.LAYOUTS) >= 4
+    assert {p.layout for p in built.pages} == set(news_layouts.LAYOUTS)
+    assert len(news_layouts.LAYOUTS) >= 4
     for page in built.pages:
         body = page.body()
-        assert realistic_site.MIN_SIZE <= len(body) <= realistic_site.MAX_SIZE, page.url
+        assert news_layouts.MIN_SIZE <= len(body) <= news_layouts.MAX_SIZE, page.url
         html = body.decode("utf-8")
         # The furniture the benchmark is about, on every page.
         for part in (
