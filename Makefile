@@ -69,7 +69,7 @@ bench-search: setup  ## search latency on a million synthetic articles (builds ~
 bench-memory: setup  ## peak crawl memory at 2,000 and 20,000 articles (about 5 minutes)
 	$(BIN)/python tools/bench_crawl_memory.py --sizes 2000 20000
 
-bench-crawl: setup  ## crawl and reextract speed on 4 sites x 500 real-weight pages (about 10 minutes)
+bench-crawl: setup  ## crawl and reextract speed on 4 sites x 500 real-weight pages (13 minutes on 2 cores)
 	$(BIN)/python tools/bench_crawl.py $(BENCH_ARGS)
 
 clean:
