@@ -6,8 +6,10 @@ STAMP  := $(VENV)/.installed-stamp
 DATA   ?= data
 PORT   ?= 8001
 SITES  ?=
+# BENCH_ARGS="--pages 100" for a quick bench-crawl (see tools/bench_crawl.py --help)
+BENCH_ARGS ?=
 
-.PHONY: setup tools test lint demo crawl serve mirror quality quality-floor bench bench-search bench-memory bench-cluster reliability clean
+.PHONY: setup tools test lint demo crawl serve mirror quality quality-floor bench bench-search bench-memory bench-cluster reliability bench-crawl clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -72,6 +74,9 @@ bench-cluster: setup  ## pages/s with 1 and 2 cluster workers (needs redis-serve
 
 reliability: setup  ## 20 SIGKILLs over a 3,000-article crawl, then the fault matrix (about 10 minutes; root mounts a 3 MB tmpfs)
 	$(BIN)/python tools/reliability.py $(if $(SEED),--seed $(SEED))
+
+bench-crawl: setup  ## crawl and reextract speed on 4 sites x 500 real-weight pages (13 minutes on 2 cores)
+	$(BIN)/python tools/bench_crawl.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .venv-tools .pytest_cache .ruff_cache *.egg-info

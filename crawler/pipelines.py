@@ -21,6 +21,7 @@ from crawler import failure
 from crawler.cluster import open_archive
 from crawler.items import ArticlePage
 from crawler.middlewares import record_outcome, run_stopping, warc_writer
+from crawler.timing import timed
 from crawler.workers import (
     Interrupted,
     JobTimeout,
@@ -132,6 +133,7 @@ class ExtractPipeline:
             )  # fmt: skip
         return item
 
+    @timed("extract")
     def _extract_here(self, item: ArticlePage) -> ArticleRecord:
         try:
             return extract_article(
@@ -267,6 +269,7 @@ class ArchivePipeline:
             failure.storage_failed(self.crawler, what, e)
             raise DropItem(f"{item.site}: {item.url}: the archive cannot be written") from None
 
+    @timed("store")
     def _store(self, item: ArticlePage) -> ArticlePage:
         assert self.archive is not None and item.record is not None and item.warc is not None
         metadata_id = None

@@ -61,6 +61,11 @@ ARSHIF_PROGRESS_INTERVAL = os.environ.get("ARSHIF_PROGRESS_INTERVAL", "0")
 # The cluster's Redis (`arshif crawl --redis URL`); empty: archive.db, as always.
 ARSHIF_REDIS_URL = ""
 
+# Seconds per stage in the stats (crawler/timing.py); with a file, each spider's
+# stats are written there as a JSON line when it closes (make bench-crawl).
+ARSHIF_STAGE_TIMES = True
+ARSHIF_STATS_FILE = os.environ.get("ARSHIF_STATS_FILE", "")
+
 USER_AGENT = user_agent(ARSHIF_CONTACT)
 
 # -- politeness --------------------------------------------------------------
@@ -119,6 +124,7 @@ EXTENSIONS = {
     "crawler.extensions.RunRecorder": 100,
     "crawler.extensions.Progress": 200,
     "crawler.extensions.ContactWarning": 300,
+    "crawler.timing.StageTimes": 400,
     # Both listen on a port: an unattended archive crawler needs neither.
     "scrapy.extensions.telnet.TelnetConsole": None,
     "scrapy.extensions.remote_control.RemoteControl": None,

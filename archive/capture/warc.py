@@ -14,16 +14,18 @@ as warcio's own tests do.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import io
 import json
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, TypeVar
 from urllib.parse import urlsplit
 
 from warcio.statusandheaders import StatusAndHeaders
@@ -31,6 +33,29 @@ from warcio.warcwriter import WARCWriter
 
 DEFAULT_MAX_SIZE = 1_000_000_000
 WARC_VERSION = "WARC/1.1"
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _timed(kind: str) -> Callable[[_F], _F]:
+    """Add the method's (CPU, wall) seconds to ``self.seconds[kind]``: the crawl reports
+    where its time goes (crawler/timing.py), and WARC gzip and digests are one place."""
+
+    def decorate(method: _F) -> _F:
+        @functools.wraps(method)
+        def timed(self: WarcFileWriter, *args: Any, **kwargs: Any) -> Any:
+            cpu, start = time.thread_time(), time.perf_counter()
+            try:
+                return method(self, *args, **kwargs)
+            finally:
+                was_cpu, was_wall = self.seconds.get(kind, (0.0, 0.0))
+                self.seconds[kind] = (
+                    was_cpu + time.thread_time() - cpu,
+                    was_wall + time.perf_counter() - start,
+                )
+
+        return timed  # type: ignore[return-value]
+
+    return decorate
 
 
 def new_record_id() -> str:
@@ -123,6 +148,7 @@ class WarcFileWriter:
         self._serial = 0
         self.filename: str | None = None
         self.files: list[str] = []
+        self.seconds: dict[str, tuple[float, float]] = {}  # (CPU, wall) by kind of record
 
     # -- files -----------------------------------------------------------------
 
@@ -186,6 +212,7 @@ class WarcFileWriter:
             date=headers.get_header("WARC-Date"),
         )
 
+    @_timed("exchange")
     def write_exchange(
         self, exchange: HttpExchange, revisit_of: Revisited | None = None
     ) -> WarcPointer:
@@ -243,6 +270,7 @@ class WarcFileWriter:
         self._write(request)
         return pointer
 
+    @_timed("metadata")
     def write_metadata(
         self, url: str, refers_to: WarcPointer, data: Mapping[str, object]
     ) -> WarcPointer:
