@@ -3,6 +3,7 @@ row is closed as interrupted, and a run that hit errors does not say ok."""
 
 from __future__ import annotations
 
+import ast
 import os
 import signal
 import socket
@@ -267,3 +268,34 @@ def test_a_run_whose_saves_failed_is_not_ok(tmp_path):
         signals.item_error, item={}, response=None, spider=None, failure=None
     )
     assert crawler.stats.get_value("arshif/item_errors") == 1 and recorder.run_id is None
+
+
+def _read_in_another_process(db: Path) -> list:
+    code = (
+        "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]);"
+        " print(c.execute('SELECT status, (SELECT count(*) FROM articles) FROM crawl_runs')"
+        ".fetchall()); c.close()"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(db)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    return ast.literal_eval(done.stdout)  # the list of tuples the child printed
+
+
+def test_a_reader_in_another_process_sees_what_the_crawl_committed(tmp_path):
+    # A crawl opens archive.db several times (run recorder, capture middleware, pipeline).
+    # Reading the header of an open archive with open()/close() released every SQLite
+    # lock the process held (POSIX), so a reader closing its connection (`arshif stats`
+    # during the crawl) took itself for the last one and deleted the WAL the crawl was
+    # still writing to: later commits went to an unlinked file, unseen, then lost.
+    first = Archive.open(tmp_path)
+    run_id = first.start_run(SITE)
+    second = Archive.open(tmp_path)  # as a second component of the crawl does
+    assert _read_in_another_process(tmp_path / "archive.db") == [("running", 0)]
+    second.save_article(_capture(1, text=STORY))
+    first.finish_run(run_id, run_figures({}, "shutdown"))
+    assert _read_in_another_process(tmp_path / "archive.db") == [("interrupted", 1)]
+    first.close()
+    second.close()
+    assert _read_in_another_process(tmp_path / "archive.db") == [("interrupted", 1)]

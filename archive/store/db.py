@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 
@@ -300,11 +301,41 @@ _SQLITE_HEADER = b"SQLite format 3\x00"
 _HEADER_SIZE = 100
 
 
+class _Connection(sqlite3.Connection):
+    """A connection this process can find again (the C type takes no weak references)."""
+
+
+# The connections this process holds to each archive file. POSIX drops every lock a
+# process holds on a file when it closes any descriptor of that file: reading the
+# header with open() while a connection is open would silently release SQLite's
+# locks, and another process (`arshif stats` during a crawl) could then take itself
+# for the last connection, checkpoint, and delete the WAL the crawl still writes to.
+_LIVE: dict[str, weakref.WeakSet[_Connection]] = {}
+
+
+def _track(path: str | Path, conn: _Connection) -> _Connection:
+    _LIVE.setdefault(os.path.realpath(path), weakref.WeakSet()).add(conn)
+    return conn
+
+
+def held(path: str | Path) -> bool:
+    """Whether this process has an open connection to the archive at path."""
+    for conn in list(_LIVE.get(os.path.realpath(path), ())):
+        try:
+            conn.total_changes  # noqa: B018 - raises once the connection is closed
+        except sqlite3.ProgrammingError:
+            continue
+        return True
+    return False
+
+
 def check_file(path: str | Path, *, allow_empty: bool = False) -> None:
     """Raise NotAnArchiveError, in one line naming path, unless path looks like a whole
     SQLite database. allow_empty: a zero-byte file is taken as a database not yet
     written (only the crawl, which creates archives, may say so)."""
     path = Path(path)
+    if held(path):
+        return  # checked when it was first opened; open() now would drop SQLite's locks
     if path.is_dir():
         raise NotAnArchiveError(f"{path}: a directory, not an archive database")
     size = path.stat().st_size
@@ -356,7 +387,10 @@ def open_read_only(path: str | Path) -> sqlite3.Connection:
             " showing the archive as of its last checkpoint",
             wal,
         )
-    conn = sqlite3.connect(readonly_uri(path, immutable=immutable), uri=True)
+    conn = _track(
+        path,
+        sqlite3.connect(readonly_uri(path, immutable=immutable), uri=True, factory=_Connection),
+    )
     try:
         names = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
         version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -384,7 +418,9 @@ def connect(path: str | Path, *, read_only: bool = False) -> sqlite_utils.Databa
     else:
         if Path(path).exists():  # a new archive is made here; a file that is none is refused
             check_file(path, allow_empty=True)
-        db = sqlite_utils.Database(sqlite3.connect(str(path), timeout=30))
+        db = sqlite_utils.Database(
+            _track(path, sqlite3.connect(str(path), timeout=30, factory=_Connection))
+        )
         try:
             db.enable_wal()
         except sqlite3.DatabaseError as e:
