@@ -23,3 +23,5 @@ class ArticlePage:
     aliases: list[str] = field(default_factory=list)  # other URLs it was requested under
     revisit: bool = False  # the payload is identical to an earlier capture (a revisit record)
     record: ArticleRecord | None = field(default=None, repr=False)
+    # (text, simhash(text)) when a worker computed it: the writer need not.
+    fingerprint: tuple[str | None, int | None] | None = field(default=None, repr=False)

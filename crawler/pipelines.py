@@ -21,7 +21,7 @@ from crawler import failure
 from crawler.cluster import open_archive
 from crawler.items import ArticlePage
 from crawler.middlewares import record_outcome, run_stopping, warc_writer
-from crawler.timing import timed
+from crawler.timing import add_time, timed
 from crawler.workers import (
     Interrupted,
     JobTimeout,
@@ -168,7 +168,7 @@ class ExtractPipeline:
         )
         self._hold(+1)
         try:
-            record, log_lines = await self.pool.run(
+            record, fingerprint, log_lines, cpu, wall = await self.pool.run(
                 run_job,
                 job,
                 timeout=self.timeout,
@@ -191,6 +191,8 @@ class ExtractPipeline:
         finally:
             self._hold(-1)
         replay(log_lines)
+        add_time(self.crawler, "extract", cpu, wall)  # in the worker: its own clock
+        item.fingerprint = (record.text, fingerprint)
         return record
 
     def _hold(self, change: int) -> None:
@@ -304,7 +306,7 @@ class ArchivePipeline:
         # them to the page's discovery, and add_alias only reaches stored articles.
         later = [a for a in item.discovery.get("aliases", []) if a != item.url]
         aliases = list(dict.fromkeys([*item.aliases, *later]))
-        outcome = self.archive.save_article(row, aliases=aliases)
+        outcome = self.archive.save_article(row, aliases=aliases, known_simhash=item.fingerprint)
         self.crawler.stats.inc_value(f"arshif/articles_{outcome}")
         self.crawler.stats.inc_value("arshif/articles_saved")
         return item

@@ -165,8 +165,16 @@ class StreamArchive:
             found = self._facts(url)
         return known_from(found)
 
-    def save_article(self, article: dict[str, Any], aliases: list[str] | tuple = ()) -> str:
-        """Send the article to ingest; the outcome is judged as save_article would."""
+    def save_article(
+        self,
+        article: dict[str, Any],
+        aliases: list[str] | tuple = (),
+        *,
+        known_simhash: tuple[str | None, int | None] | None = None,
+    ) -> str:
+        """Send the article to ingest; the outcome is judged as save_article would.
+        known_simhash is for the one writer, which computes it again (entries stay
+        what the archive stores)."""
         row = dict(article)
         if isinstance(row.get("discovery"), dict):
             row["discovery"] = json.dumps(row["discovery"], ensure_ascii=False, sort_keys=True)

@@ -20,6 +20,7 @@ from typing import Any
 
 from archive.discover.sites import Site
 from archive.extract.article import ArticleRecord, extract_article
+from archive.store.fingerprint import simhash
 
 # A small page that takes a fresh worker through every lazy load (lxml, trafilatura,
 # the language model), so the first real page a worker gets is not the slow one.
@@ -63,11 +64,15 @@ class _Collect(logging.Handler):
         self.lines.append((record.name, record.levelno, record.getMessage()))
 
 
-def run_job(job: ExtractJob) -> tuple[ArticleRecord, list[LogLine]]:
+def run_job(job: ExtractJob) -> tuple[ArticleRecord, int | None, list[LogLine], float, float]:
     """Runs in a worker process. What extraction logs (a canonical URL dropped, say)
-    comes back with the record, for the crawl's log: a worker has none of its own."""
+    comes back with the record, for the crawl's log: a worker has none of its own.
+    The text's simhash comes back too: it is most of the writer's work on a long
+    article, and the writer is the one process that cannot be spread over cores.
+    Last, the CPU and wall seconds extraction took here, for the crawl's stage times."""
     if job.delay > 0 and (not job.delay_urls or re.search(job.delay_urls, job.url)):
         time.sleep(job.delay)
+    cpu, start = time.process_time(), time.perf_counter()
     collect = _Collect()
     root = logging.getLogger()
     root.addHandler(collect)
@@ -83,7 +88,9 @@ def run_job(job: ExtractJob) -> tuple[ArticleRecord, list[LogLine]]:
         )
     finally:
         root.removeHandler(collect)
-    return record, collect.lines
+    fingerprint = simhash(record.text)
+    took = time.process_time() - cpu, time.perf_counter() - start
+    return record, fingerprint, collect.lines, *took
 
 
 def replay(lines: list[LogLine]) -> None:
