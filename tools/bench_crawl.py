@@ -159,17 +159,9 @@ def crawl(built: BuiltSites, proxy: str, data: Path, workers: int | None) -> Run
     return run
 
 
-def reextract_flag() -> str:
-    """--workers where reextract has it (issue 12), else today's --jobs."""
-    help_text = subprocess.run(
-        [str(BIN / "arshif"), "reextract", "--help"], capture_output=True, text=True, check=False
-    ).stdout
-    return "--workers" if "--workers" in help_text else "--jobs"
-
-
 def reextract(built: BuiltSites, data: Path, workers: int, site: str | None) -> Run:
-    flag = reextract_flag()
-    count = max(workers, 1) if flag == "--jobs" else workers
+    # reextract's one process is --workers 1 (it extracts in process); the crawl's is 0.
+    flag, count = "--workers", max(workers, 1)
     args = [str(BIN / "arshif"), "reextract", "--data", str(data), "--sites", str(built.sites_file)]
     args += [flag, str(count)] + (["--site", site] if site else [])
     what = f"one site ({site})" if site else "all sites"
