@@ -256,6 +256,7 @@ def test_a_full_disk_under_the_request_queue_stops_the_run_in_one_line(tmp_path)
         f"cannot write request queue {tmp_path / 'job' / 'requests.queue'}: No space left on device"
     )
     assert scheduler._dqpop() is None
+    failure.disarm_stop_deadline()  # armed by the failure, for a reactor never run here
 
 
 def test_a_seen_requests_file_on_a_full_disk_keeps_the_request_and_stops_the_run(tmp_path):
@@ -295,3 +296,56 @@ def test_a_seen_requests_file_on_a_full_disk_keeps_the_request_and_stops_the_run
         f"cannot write seen-requests file {FullFile.name}: No space left on device"
     )
     assert len(scheduler) == 150  # none lost: all wait to be fetched or dropped at the stop
+    failure.disarm_stop_deadline()
+
+
+# A WARC write failing as on a full disk, and every article's extraction awaiting a
+# future that never completes: the close waits for the pages in progress for ever,
+# as a full disk's did (a Deferred that never fires).
+HANGING_CLOSE_CRAWL = """
+import asyncio, errno, sys
+from archive.capture.warc import WarcFileWriter
+from archive.cli import main
+from crawler.pipelines import ExtractPipeline
+
+real = WarcFileWriter._write
+stuck = []
+
+def full(self, record):
+    if stuck:  # once an article is held: the close has a page in progress to wait for
+        raise OSError(errno.ENOSPC, "No space left on device", str(self.directory))
+    return real(self, record)
+
+async def never(self, item):
+    stuck.append(item)
+    await asyncio.get_running_loop().create_future()
+
+WarcFileWriter._write = full
+ExtractPipeline.process_item = never
+sys.argv = ["arshif", *sys.argv[1:]]
+main()
+"""
+
+
+def test_a_stop_that_hangs_ends_the_crawl_within_the_bound_failed_in_one_line(
+    mirror_proxy, tmp_path
+):
+    data = tmp_path / "data"
+    env = crawl_env(mirror_proxy, ARSHIF_CONTACT="test@example.org")
+    bound = ["-s", "ARSHIF_STOP_TIMEOUT=3"]
+    started = time.monotonic()
+    args = [sys.executable, "-c", HANGING_CLOSE_CRAWL, "crawl", "--data", str(data)]
+    result = _crawl([*args, *FAST, *bound], env)
+    took = time.monotonic() - started
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert took < 30, f"{took:.1f} s"  # the bound, 3 s, and Scrapy's start and stop
+    assert "Traceback" not in output, output[-3000:]
+    said = [line for line in result.stderr.splitlines() if "did not stop within 3 s" in line]
+    assert len(said) == 1 and "cannot write WARC " in said[0], result.stderr
+    assert "No space left on device" in said[0], said
+    runs = _runs(data)
+    assert [status for _, status, _ in runs] == ["failed"] * 3, runs
+    assert all(m.startswith(("cannot write WARC", "stopped: ")) for _, _, m in runs), runs
+    assert "3 of 3 site(s) failed" in result.stderr, result.stderr
+    _assert_lock_released(data, env)
