@@ -349,3 +349,63 @@ def test_a_stop_that_hangs_ends_the_crawl_within_the_bound_failed_in_one_line(
     assert all(m.startswith(("cannot write WARC", "stopped: ")) for _, _, m in runs), runs
     assert "3 of 3 site(s) failed" in result.stderr, result.stderr
     _assert_lock_released(data, env)
+
+
+# Scrapy's dupefilter writing JOBDIR/requests.seen as on a full disk, from the 51st
+# request on: through Scrapy's own request_seen, the file under it refusing writes.
+SEEN_FULL_CRAWL = """
+import errno, sys
+from scrapy.dupefilters import RFPDupeFilter
+from archive.cli import main
+
+real = RFPDupeFilter.request_seen
+count = 0
+
+class Full:
+    def __init__(self, file):
+        self.file = file
+    def write(self, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    def __getattr__(self, name):
+        return getattr(self.file, name)
+
+def seen(self, request):
+    global count
+    count += 1
+    if count > 50 and self.file and not isinstance(self.file, Full):
+        self.file = Full(self.file)
+    return real(self, request)
+
+RFPDupeFilter.request_seen = seen
+sys.argv = ["arshif", *sys.argv[1:]]
+main()
+"""
+
+
+def test_a_full_disk_under_the_seen_requests_file_ends_a_big_sitemaps_crawl(tmp_path):
+    # One sitemap of 300 articles: each request it yields meets the failing write.
+    # Before, past 100 of them the scraper had no worker left, the sitemap's
+    # output was never consumed, and the crawl sat idle for ever.
+    from mirror.server import MirrorServer
+    from tools.bench_crawl_memory import build_mirror
+
+    build_mirror(tmp_path / "mirror", 300)
+    server = MirrorServer(tmp_path / "mirror")
+    proxy = server.start_in_thread()
+    data = tmp_path / "data"
+    sites = tmp_path / "mirror" / "sites.toml"
+    try:
+        env = crawl_env(proxy, ARSHIF_CONTACT="test@example.org")
+        args = [sys.executable, "-c", SEEN_FULL_CRAWL, "crawl", "bench", "--sites", str(sites)]
+        # No stop deadline: the crawl must end by itself, not be ended.
+        result = _crawl([*args, "--data", str(data), *FAST, "-s", "ARSHIF_STOP_TIMEOUT=0"], env)
+    finally:
+        server.stop()
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "Traceback" not in output, output[-3000:]
+    [(_, status, message)] = _runs(data)
+    assert status == "failed", message
+    assert message.startswith("cannot write seen-requests file ") and message.endswith(
+        "requests.seen: No space left on device"
+    ), message
