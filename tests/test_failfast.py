@@ -409,3 +409,52 @@ def test_a_full_disk_under_the_seen_requests_file_ends_a_big_sitemaps_crawl(tmp_
     assert message.startswith("cannot write seen-requests file ") and message.endswith(
         "requests.seen: No space left on device"
     ), message
+
+
+# Every article's extraction awaits a future that never completes: a SIGTERM's
+# graceful stop waits for them for ever.
+HANGING_EXTRACTION_CRAWL = """
+import asyncio, sys
+from archive.cli import main
+from crawler.pipelines import ExtractPipeline
+
+async def never(self, item):
+    await asyncio.get_running_loop().create_future()
+
+ExtractPipeline.process_item = never
+sys.argv = ["arshif", *sys.argv[1:]]
+main()
+"""
+
+
+def test_a_sigterm_whose_stop_hangs_ends_the_crawl_within_the_bound(mirror_proxy, tmp_path):
+    data = tmp_path / "data"
+    env = crawl_env(mirror_proxy, ARSHIF_CONTACT="test@example.org")
+    args = [sys.executable, "-c", HANGING_EXTRACTION_CRAWL, "crawl", "--data", str(data)]
+    crawl = subprocess.Popen(
+        [*args, *FAST, "-s", "ARSHIF_STOP_TIMEOUT=3", "hafryat"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not (data / "archive.db").exists() or not _runs(data):
+        assert crawl.poll() is None, "the crawl ended before the signal"
+        assert time.monotonic() < deadline, "the run did not begin within a minute"
+        time.sleep(0.2)
+    time.sleep(2)  # articles reach the extraction that never ends
+    crawl.send_signal(signal.SIGTERM)
+    try:
+        stdout, stderr = crawl.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        crawl.kill()
+        raise AssertionError("the stop did not end within 30 s of a SIGTERM") from None
+    output = stdout + stderr
+    assert crawl.returncode == 1, output
+    assert "Traceback" not in output, output[-3000:]
+    said = [line for line in stderr.splitlines() if "did not stop within 3 s" in line]
+    assert len(said) == 1 and "stopped by a signal" in said[0], stderr
+    assert [status for _, status, _ in _runs(data)] == ["interrupted"]
+    _assert_lock_released(data, env)
