@@ -108,10 +108,11 @@ def arm_stop_deadline(crawler: Crawler, reason: str, cause: str) -> None:
     reactor stops: `arshif crawl` then reports, releases the lock and exits 1.
     """
     timeout = crawler.settings.getfloat(STOP_TIMEOUT, 30.0)
-    if _DEADLINE or timeout <= 0:
+    # No reactor running (a component used on its own): no crawl to bound, and no
+    # reactor to install by importing it.
+    reactor = sys.modules.get("twisted.internet.reactor")
+    if _DEADLINE or timeout <= 0 or reactor is None or not reactor.running:
         return
-    from twisted.internet import reactor
-
     _DEADLINE.append(reactor.callLater(timeout, _overdue, timeout, reason, cause))
 
 

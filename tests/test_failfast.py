@@ -256,7 +256,6 @@ def test_a_full_disk_under_the_request_queue_stops_the_run_in_one_line(tmp_path)
         f"cannot write request queue {tmp_path / 'job' / 'requests.queue'}: No space left on device"
     )
     assert scheduler._dqpop() is None
-    failure.disarm_stop_deadline()  # armed by the failure, for a reactor never run here
 
 
 def test_a_seen_requests_file_on_a_full_disk_keeps_the_request_and_stops_the_run(tmp_path):
@@ -296,7 +295,6 @@ def test_a_seen_requests_file_on_a_full_disk_keeps_the_request_and_stops_the_run
         f"cannot write seen-requests file {FullFile.name}: No space left on device"
     )
     assert len(scheduler) == 150  # none lost: all wait to be fetched or dropped at the stop
-    failure.disarm_stop_deadline()
 
 
 # A WARC write failing as on a full disk, and every article's extraction awaiting a
