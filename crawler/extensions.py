@@ -19,7 +19,7 @@ from scrapy.utils.asyncio import create_looping_call
 
 from archive.store.writer import Archive, RunFigures
 from crawler.cluster import open_archive
-from crawler.failure import MESSAGE_STAT, STORAGE_ERRORS
+from crawler.failure import MESSAGE_STAT, STORAGE_ERRORS, stop_overdue
 
 logger = logging.getLogger(__name__)
 
@@ -174,6 +174,8 @@ class RunRecorder:
         recorder = cls(crawler)
         crawler.signals.connect(recorder.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(recorder.spider_closed, signal=signals.spider_closed)
+        # A stop that did not end in time: the run is recorded as it stands.
+        crawler.signals.connect(recorder.stop_overdue, signal=stop_overdue)
         # A pipeline that raised (say, the archive refused a save) or a callback that
         # raised lost a page: counted, so the run cannot say ok.
         crawler.signals.connect(recorder.item_error, signal=signals.item_error)
@@ -191,18 +193,28 @@ class RunRecorder:
         self.run_id = self.archive.start_run(spider.site)
         self.crawler.stats.set_value("arshif/run_id", self.run_id)
 
+    def stop_overdue(self, reason: str) -> None:
+        if self.crawler.spider is None:
+            return
+        # Scrapy's core stats set the run's length only at a close that never came.
+        if isinstance(started := self.crawler.stats.get_value("start_time"), datetime):
+            elapsed = (datetime.now(started.tzinfo) - started).total_seconds()
+            self.crawler.stats.set_value("elapsed_time_seconds", elapsed)
+        self.spider_closed(self.crawler.spider, reason)
+
     def spider_closed(self, spider: Spider, reason: str) -> None:
         if self.archive is None or self.run_id is None:
             return
+        archive, self.archive = self.archive, None  # recorded once, whichever comes first
         figures = run_figures(self.crawler.stats.get_stats(), reason)
         try:
-            self.archive.finish_run(self.run_id, figures)
+            archive.finish_run(self.run_id, figures)
         except STORAGE_ERRORS as e:
             # The row stays 'running'; the runner reports the site failed, and the next
             # run closes the row as interrupted (this process is gone by then).
             logger.error("%s: cannot record the end of run %s: %s", spider.name, self.run_id, e)
         finally:
-            self.archive.close()
+            archive.close()
 
 
 # How often a terminal's live line is redrawn; the plain line's period is the setting.

@@ -90,7 +90,15 @@ class ExtractPipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(crawler)
+        pipeline = cls(crawler)
+        crawler.signals.connect(pipeline.stop_overdue, signal=failure.stop_overdue)
+        return pipeline
+
+    def stop_overdue(self, reason: str) -> None:
+        # The run is ended without waiting for its jobs: no worker may outlive it (a
+        # process running a job would hold the interpreter's exit).
+        if self.pool is not None:
+            self.pool.kill()
 
     def open_spider(self, spider: Spider | None = None) -> None:
         if self.workers:

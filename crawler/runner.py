@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from archive.discover.sites import Site, load_registry
 from archive.store.writer import Archive, check_data_dir
+from crawler import failure
 from crawler.failure import MESSAGE_STAT
 
 if TYPE_CHECKING:
@@ -128,9 +129,20 @@ def run_crawls(
             duration=run["duration"],
         )
 
+    class Process(AsyncCrawlerProcess):
+        def _signal_shutdown(self, signum: int, frame: Any) -> None:
+            # One SIGTERM: a graceful stop, bounded like a full disk's.
+            super()._signal_shutdown(signum, frame)
+            from twisted.internet import reactor
+
+            # One deadline for the process: every site has the same settings.
+            if first := next(iter(crawlers.values()), None):
+                stop = failure.arm_stop_deadline
+                reactor.callFromThread(stop, first, "shutdown", "stopped by a signal")
+
     crawlers: dict[str, Crawler] = {}
     closed: set[str] = set()  # sites whose spider has closed: no longer 'running'
-    process = AsyncCrawlerProcess(project_settings(data_dir, sites_files, overrides))
+    process = Process(project_settings(data_dir, sites_files, overrides))
     for site in sites:
         crawler = crawlers[site.key] = process.create_crawler(site.key)
         crawler.signals.connect(
@@ -143,7 +155,10 @@ def run_crawls(
                 weak=False,  # a lambda: nothing else holds it
             )
         process.crawl(crawler)
-    process.start()
+    try:
+        process.start()
+    finally:
+        failure.disarm_stop_deadline()
     closed.update(crawlers)
     results = [result_for(site.key) for site in sites]
     archive.close()

@@ -49,6 +49,9 @@ ARSHIF_EXTRACT_TIMEOUT = 60.0
 # Seconds extractions in flight get to finish once a run stops (SIGTERM, a full disk);
 # the rest are recorded extract-interrupted for reextract. One SIGTERM ends a run in 30 s.
 ARSHIF_EXTRACT_SHUTDOWN_GRACE = 10.0
+# Seconds a run that has decided to stop (a full disk, SIGTERM) may take to end; past
+# them the process records each run as it stands and ends anyway (0: wait for ever).
+ARSHIF_STOP_TIMEOUT = 30.0
 # Test-only: seconds a worker sleeps before extracting a page whose URL matches
 # ARSHIF_EXTRACT_TEST_DELAY_URLS (a regex; empty: every page). Never set it for a crawl.
 ARSHIF_EXTRACT_TEST_DELAY = 0.0

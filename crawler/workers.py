@@ -207,6 +207,19 @@ class WorkerPool:
             self.starting.add_done_callback(lambda _: self._shut_down())
         self._shut_down()
 
+    def kill(self) -> None:
+        """End every worker now, jobs in flight included: the run is being abandoned."""
+        self.closed = True
+        for executor in self.executors:
+            # As in _replace: the process map is the only handle on a job's process.
+            for process in list((getattr(executor, "_processes", None) or {}).values()):
+                process.kill()
+        for executor in self.executors:
+            if executor is not None:
+                # Waited for (the processes are dead, it is quick): an executor left
+                # to the interpreter's exit wrote to its closed wake-up pipe, a traceback.
+                executor.shutdown(wait=True, cancel_futures=True)
+
     def _shut_down(self) -> None:
         for executor in self.executors:
             if executor is not None:

@@ -256,3 +256,42 @@ def test_a_full_disk_under_the_request_queue_stops_the_run_in_one_line(tmp_path)
         f"cannot write request queue {tmp_path / 'job' / 'requests.queue'}: No space left on device"
     )
     assert scheduler._dqpop() is None
+
+
+def test_a_seen_requests_file_on_a_full_disk_keeps_the_request_and_stops_the_run(tmp_path):
+    # Scrapy's dupefilter writes each fingerprint to JOBDIR/requests.seen from
+    # engine.crawl: raised there, each error killed one of the scraper's 100 output
+    # workers, a big sitemap's output was never consumed and the close hung for ever.
+    import errno
+
+    from scrapy import Request, Spider
+    from scrapy.utils.test import get_crawler
+
+    from crawler import failure
+    from crawler.scheduler import StorageAwareScheduler
+
+    crawler = get_crawler(
+        settings_dict={
+            "JOBDIR": str(tmp_path / "job"),
+            "SCHEDULER": StorageAwareScheduler,
+            "SCHEDULER_PRIORITY_QUEUE": "scrapy.pqueues.ScrapyPriorityQueue",
+        }
+    )
+    failure.register(crawler)
+    scheduler = StorageAwareScheduler.from_crawler(crawler)
+    scheduler.open(Spider.from_crawler(crawler, "site"))
+
+    class FullFile:
+        name = str(tmp_path / "job" / "requests.seen")
+
+        def write(self, data: bytes) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    scheduler.df.file = FullFile()  # type: ignore[attr-defined]
+    for n in range(150):  # more than the scraper's 100 workers
+        assert scheduler.enqueue_request(Request(f"https://a.example/{n}"))
+    assert not scheduler.enqueue_request(Request("https://a.example/7"))  # still deduplicated
+    assert crawler.stats.get_value(failure.MESSAGE_STAT) == (
+        f"cannot write seen-requests file {FullFile.name}: No space left on device"
+    )
+    assert len(scheduler) == 150  # none lost: all wait to be fetched or dropped at the stop
