@@ -132,3 +132,55 @@ def test_repair_waits_for_no_crawl(data):
         result = verify(data, "--repair")
     assert result.exit_code == LOCKED_EXIT and "another arshif crawl" in result.output
     assert warc.read_bytes() == content[:-100] and list((data / "warc").glob("*.torn-*")) == []
+
+
+def test_a_response_whose_metadata_record_never_got_written_gets_one(data):
+    # A crawl killed between a page's response record and its metadata record (and
+    # before its row): repair re-extracts it and writes the record the crawl would have.
+    (filename, _), *_ = query(
+        data,
+        "SELECT warc_filename, max(warc_offset) FROM article_versions"
+        " GROUP BY warc_filename ORDER BY count(*) DESC",
+    )
+    path = data / "warc" / filename
+    with path.open("rb") as f:
+        records = ArchiveIterator(f)
+        last = [
+            (
+                records.get_record_offset(),
+                r.rec_type,
+                r.rec_headers.get_header("WARC-Concurrent-To"),
+            )
+            for r in records
+        ][-1]
+    assert last[1] == "metadata"  # written after its page's response and request
+    ((article_id, url, record_id),) = query(
+        data, "SELECT id, url, warc_record_id FROM articles WHERE warc_record_id = ?", last[2]
+    )
+    with path.open("r+b") as f:
+        f.truncate(last[0])  # as if the process died before writing it
+    with sqlite3.connect(data / "archive.db") as db:
+        for table, key in (
+            ("article_aliases", "article_id"),
+            ("article_versions", "article_id"),
+            ("articles_fts", "rowid"),
+            ("fingerprint_bands", "article_id"),
+            ("articles", "id"),
+        ):
+            db.execute(f"DELETE FROM {table} WHERE {key} = ?", [article_id])
+
+    result = verify(data, "--repair")
+    assert result.exit_code == 0, result.output
+    assert f"re-extracted {url} from " in result.output
+    ((meta_id,),) = query(data, "SELECT metadata_record_id FROM articles WHERE url = ?", url)
+    assert meta_id
+    described = {}
+    for name in (data / "warc").glob("*.warc.gz"):
+        with name.open("rb") as f:
+            for r in ArchiveIterator(f):
+                if r.rec_type == "metadata":
+                    described[r.rec_headers.get_header("WARC-Record-ID")] = (
+                        r.rec_headers.get_header("WARC-Concurrent-To")
+                    )
+    assert described[meta_id] == record_id
+    assert verify(data).exit_code == 0

@@ -9,7 +9,10 @@
   where, and ``verify`` reports it as flagged instead of failing on it.
 - A WARC article response that no row points at (a row deleted by hand, a
   crawl killed between writing the WARC and the database) is re-extracted, the
-  way ``arshif reextract`` does it.
+  way ``arshif reextract`` does it; when the crawl died before writing the
+  response's metadata record, one is written now (in a new WARC file of the
+  site, ``"written_by": "arshif verify --repair"``), so the WARCs still say what
+  was read from every stored response.
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
 
-from archive.discover.sites import load_registry
+from archive import __version__
+from archive.capture.warc import WarcFileWriter, WarcPointer
+from archive.discover.sites import Registry, load_registry
 from archive.store.reextract import rows_from_warc, warc_files
 from archive.store.verify import find_tear, version_problems
 from archive.store.writer import WARC_DIR, Archive
@@ -94,30 +99,75 @@ def reextract_missing(
     registry = load_registry([Path(p) for p in files_config])
     known = {rid for (rid,) in archive.db.execute("SELECT warc_record_id FROM article_versions")}
     actions, unchanged = [], 0
-    for path in warc_files(data_dir):
-        key = path.name.rsplit("-", 2)[0]
-        if key not in registry:
-            actions.append(f"{path.name}: not re-read: no registered site '{key}' (pass --sites)")
-            continue
-        try:
-            rows = rows_from_warc(path, files_config)
-        except Exception as e:  # one damaged file is a line, not the end of the repair
-            actions.append(f"{path.name}: not re-read: {type(e).__name__}: {e}")
-            continue
-        for row in rows:
-            if row["warc_record_id"] in known:
-                continue
-            outcome = archive.save_article(row)
-            known.add(row["warc_record_id"])
-            if outcome == "unchanged":  # a re-fetch that said the same: nothing was missing
-                unchanged += 1
-                continue
-            actions.append(
-                f"re-extracted {row['url']} from {path.name} @ {row['warc_offset']} ({outcome})"
+    writers: dict[str, WarcFileWriter] = {}
+    try:
+        for path in warc_files(data_dir):  # a list: the files written below are not in it
+            unchanged += _reextract_file(
+                archive, path, registry, files_config, known, writers, actions
             )
+    finally:
+        for writer in writers.values():
+            writer.close()
     if unchanged:
         actions.append(f"{unchanged} responses without a row were re-fetches of stored articles")
     return actions
+
+
+def _describe(archive: Archive, key: str, writers: dict[str, WarcFileWriter], row: dict) -> str:
+    """Write the metadata record the crawl would have written for row; its record id."""
+    if key not in writers:
+        writers[key] = WarcFileWriter(
+            archive.warc_dir,
+            key,
+            warcinfo={
+                "software": f"arshif/{__version__}",
+                "format": "WARC File Format 1.1",
+                "isPartOf": key,
+                "description": "metadata records written by arshif verify --repair",
+            },
+        )
+    pointer = WarcPointer(
+        row["warc_filename"], row["warc_offset"], row["warc_length"], row["warc_record_id"],
+        row.get("payload_digest"), row["fetched"],
+    )  # fmt: skip
+    data = {k: v for k, v in row.items() if not k.startswith("_")}
+    data["written_by"] = "arshif verify --repair"
+    return writers[key].write_metadata(row["fetched_url"], pointer, data).record_id
+
+
+def _reextract_file(
+    archive: Archive,
+    path: Path,
+    registry: Registry,
+    files_config: tuple[str, ...],
+    known: set[str],
+    writers: dict[str, WarcFileWriter],
+    actions: list[str],
+) -> int:
+    unchanged = 0
+    key = path.name.rsplit("-", 2)[0]
+    if key not in registry:
+        actions.append(f"{path.name}: not re-read: no registered site '{key}' (pass --sites)")
+        return 0
+    try:
+        rows = rows_from_warc(path, files_config)
+    except Exception as e:  # one damaged file is a line, not the end of the repair
+        actions.append(f"{path.name}: not re-read: {type(e).__name__}: {e}")
+        return 0
+    for row in rows:
+        if row["warc_record_id"] in known:
+            continue
+        if not row.get("metadata_record_id"):
+            row["metadata_record_id"] = _describe(archive, key, writers, row)
+        outcome = archive.save_article(row)
+        known.add(row["warc_record_id"])
+        if outcome == "unchanged":  # a re-fetch that said the same: nothing was missing
+            unchanged += 1
+            continue
+        actions.append(
+            f"re-extracted {row['url']} from {path.name} @ {row['warc_offset']} ({outcome})"
+        )
+    return unchanged
 
 
 def repair(
