@@ -69,8 +69,8 @@ bench-search: setup  ## search latency on a million synthetic articles (builds ~
 bench-memory: setup  ## peak crawl memory at 2,000 and 20,000 articles (about 5 minutes)
 	$(BIN)/python tools/bench_crawl_memory.py --sizes 2000 20000
 
-bench-cluster: setup  ## pages/s with 1 and 2 cluster workers (needs redis-server; a few minutes)
-	$(BIN)/python tools/bench_cluster.py --sites 4 --articles 500
+bench-cluster: setup  ## pages/s with 1 and 2 cluster workers on bench-crawl's sites (needs redis-server; about 5 minutes)
+	$(BIN)/python tools/bench_cluster.py --sites 4 --articles 200
 
 reliability: setup  ## 20 SIGKILLs over a 3,000-article crawl, then the fault matrix (about 10 minutes; root mounts a 3 MB tmpfs)
 	$(BIN)/python tools/reliability.py $(if $(SEED),--seed $(SEED))

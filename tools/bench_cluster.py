@@ -2,19 +2,18 @@
 
     python tools/bench_cluster.py [--sites 4 --articles 500]     (make bench-cluster)
 
-Generated sites (tools/bench_crawl_memory.py's generator, one host per site) are
-served by arshif's mirror proxy; a redis-server (Debian's) runs on a free loopback
-port in a temporary directory. For each worker count: an empty data directory and
-Redis, one `arshif ingest`, N `arshif crawl --redis` workers started together; the
-clock stops when every worker has exited and the stream is drained. Pages are the
-responses archive.db records. A note for later: `make bench-crawl`'s realistic
-sites should replace the generated ones here once that generator is merged.
+The sites of `make bench-crawl` (tools/realistic_site.py: the real pages of
+../shared/real-pages where that corpus is, else generated pages of the same
+weight) are served by arshif's mirror proxy; a redis-server (Debian's) runs on a
+free loopback port in a temporary directory. For each worker count: an empty data
+directory and Redis, one `arshif ingest`, N `arshif crawl --redis` workers started
+together; the clock stops when every worker has exited and the stream is drained.
+Pages are the responses archive.db records.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import shutil
 import socket
@@ -23,7 +22,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from types import ModuleType
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -31,40 +29,13 @@ sys.path.insert(0, str(ROOT))
 import redis  # noqa: E402
 
 from mirror.server import MirrorServer  # noqa: E402
+from tools.realistic_site import build_sites  # noqa: E402
 
 BIN = Path(sys.executable).parent
 FAST = [
     "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_START_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
     "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8",
 ]  # fmt: skip
-
-
-def _generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("gen", ROOT / "tools" / "bench_crawl_memory.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def build(root: Path, sites: int, articles: int) -> Path:
-    """`sites` generated sites of `articles` each in one mirror tree; returns the sites file."""
-    gen = _generator()
-    root.mkdir(parents=True)
-    toml = []
-    for n in range(1, sites + 1):
-        work = root.parent / f"gen-{n}"
-        gen.build_mirror(work, articles, seed=n)
-        host = f"www.bench{n}.example"
-        for path in (work / gen.HOST).rglob("*"):
-            if path.is_file() and path.suffix in (".xml", ".txt"):
-                path.write_text(path.read_text(encoding="utf-8").replace(gen.HOST, host))
-        shutil.move(work / gen.HOST, root / host)
-        text = (work / "sites.toml").read_text(encoding="utf-8")
-        toml.append(text.replace("[sites.bench]", f"[sites.bench{n}]").replace(gen.HOST, host))
-        shutil.rmtree(work)
-    sites_file = root.parent / "sites.toml"
-    sites_file.write_text("\n".join(toml), encoding="utf-8")
-    return sites_file
 
 
 def free_port() -> int:
@@ -143,22 +114,23 @@ def run_cluster(
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sites", type=int, default=4)
-    parser.add_argument("--articles", type=int, default=500, help="per site")
+    parser.add_argument("--articles", type=int, default=500, help="pages per site")
+    parser.add_argument("--source", choices=("auto", "real", "generated"), default="auto")
     parser.add_argument("--work", type=Path, default=Path("/tmp/arshif-bench-cluster"))
     args = parser.parse_args()
     if not shutil.which("redis-server"):
         print("bench-cluster needs redis-server (apt-get install redis-server)", file=sys.stderr)
         return 2
     shutil.rmtree(args.work, ignore_errors=True)
-    sites = build(args.work / "mirror", args.sites, args.articles)
-    keys = [f"bench{n}" for n in range(1, args.sites + 1)]
-    server = MirrorServer(args.work / "mirror")
+    built = build_sites(args.work / "sites", args.sites, args.articles, source=args.source)
+    sites, keys = built.sites_file, built.site_keys
+    server = MirrorServer(built.mirror_dir)
     proxy = server.start_in_thread()
     try:
         results = {n: run_cluster(n, keys, sites, proxy, args.work) for n in (1, 2)}
     finally:
         server.stop()
-    print(f"{args.sites} generated sites of {args.articles} articles, {os.cpu_count()} cores:")
+    print(f"{args.sites} {built.source} sites of {args.articles} pages, {os.cpu_count()} cores:")
     for n, (responses, seconds) in results.items():
         print(
             f"  {n} worker(s): {responses} responses in {seconds:.1f} s = {responses / seconds:.1f} pages/s"
