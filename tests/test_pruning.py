@@ -8,6 +8,9 @@ so a rule that drops a wrapper by one word of its class fails here first.
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 
 import pytest
 from lxml import html
@@ -304,3 +307,36 @@ def test_a_pull_quote_restating_one_paragraph_goes():
     record = extract_article(page(body), "https://news.example/pull")
     assert_whole(record.text)
     assert "كما قال الوزير" not in record.text
+
+
+_TIE_PAGE = """<html><body><article><h1>Solar plan</h1>
+<p>{a}</p><p>Unrelated filler sentence about weather patterns nobody quoted here.</p>
+<p>{a}</p><p>Another filler line about trains, harbours and distant mountains.</p>
+<p>{c}</p><p>Closing remarks on budgets, councils and regional elections today.</p>
+<blockquote><p>{quote}</p></blockquote></article></body></html>"""
+
+
+def test_the_pull_quote_test_gives_the_same_answer_in_every_process():
+    # Two blocks tie as the quote's nearest; which one counts must not depend on the
+    # order a set of words is iterated in (it differs between processes: the crawl's
+    # workers and reextract must extract a page as the crawl process would).
+    page = _TIE_PAGE.format(
+        a="alpha bravo charlie appear together in this paragraph",
+        c="delta foxtrot golf appear together in that paragraph",
+        quote="alpha bravo charlie delta foxtrot golf hotel india",
+    )
+    code = (
+        "import sys; from archive.extract.article import extract_article;"
+        "print(extract_article(sys.stdin.buffer.read(), 'https://a.example/x').text)"
+    )
+    texts = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            input=page.encode(),
+            capture_output=True,
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            check=True,
+        ).stdout
+        for seed in range(8)
+    }
+    assert len(texts) == 1, texts

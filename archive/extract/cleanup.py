@@ -18,6 +18,7 @@ old template is skipped with a warning naming it); common rules also never take
 
 from __future__ import annotations
 
+import heapq
 import logging
 import re
 from collections import Counter
@@ -344,12 +345,11 @@ class Cleaner:
             return
         blocks = list(self.tree.iter("p", "li", "h2", "h3", "h4"))
         texts = {b: normalize(" ".join(b.itertext())) for b in blocks}
-        # In how many blocks each content word stands, so each quote's test is a
-        # subtraction, not a pass over the page: linear in the page for any count of quotes.
+        # The blocks each content word stands in, so each quote's test is a lookup
+        # and a subtraction, not a pass over the page: linear in the page for any
+        # count of quotes.
         block_words = {b: content_words(t) for b, t in texts.items()}
-        spread: Counter[str] = Counter()
-        for found in block_words.values():
-            spread.update(found)
+        place = {b: i for i, b in enumerate(blocks)}
         postings: dict[str, list[etree._Element]] = {}
         for b, found in block_words.items():
             for w in found:
@@ -370,7 +370,7 @@ class Cleaner:
                 if len(text) > len(said) and b not in inside
             )
             words = content_words(said)
-            echoed = sum(1 for w in words if spread[w] - own[w] > 0)
+            echoed = sum(1 for w in words if len(postings.get(w, ())) - own[w] > 0)
             # A pull-quote restates a paragraph or two; words met here and there over a
             # long article do not make a reply or a quoted statement one. Words that
             # stand in many blocks say nothing of where the quote comes from.
@@ -383,7 +383,9 @@ class Cleaner:
                     continue
                 hits.update(b for b in holders if b not in inside)
             nearest: set[str] = set()
-            for b, _ in hits.most_common(2):
+            # Ties go to the earlier block: most_common would break them by the order
+            # the words' set was iterated, which differs between processes.
+            for b in heapq.nsmallest(2, hits, key=lambda b: (-hits[b], place[b])):
                 nearest |= words & block_words[b]
             echoed = min(echoed, common + len(nearest))
             echo = len(words) >= min_words and echoed >= repeated * len(words)
