@@ -16,6 +16,7 @@ from scrapy.utils.asyncio import is_asyncio_available
 
 from archive.extract.article import ArticleRecord, PageTooLarge, extract_article
 from archive.extract.job import ExtractJob, replay, run_job, start_worker, warm_up
+from archive.store.pool import default_workers
 from archive.store.writer import Archive, article_row
 from crawler import failure
 from crawler.cluster import open_archive
@@ -29,7 +30,6 @@ from crawler.workers import (
     SharedPool,
     WorkerDied,
     WorkerPool,
-    default_workers,
 )
 
 logger = logging.getLogger(__name__)

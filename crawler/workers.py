@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
-import os
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -49,14 +48,6 @@ class Interrupted(Exception):
 
 class PoolUnavailable(Exception):
     """The worker processes could not be started (no fork server, no semaphores)."""
-
-
-def default_workers() -> int:
-    """The cores this process may run on (a container or taskset may allow fewer)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def _context(preload: Sequence[str]) -> Any:

@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 import redis  # noqa: E402
 
 from mirror.server import MirrorServer  # noqa: E402
+from tools.child import clean_env  # noqa: E402
 from tools.realistic_site import build_sites  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -56,12 +57,7 @@ def run_cluster(
         stdout=subprocess.DEVNULL,
     )  # fmt: skip
     url = f"redis://127.0.0.1:{port}/0"
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if "proxy" not in k.lower() and not k.startswith("ARSHIF_")
-    }
-    env |= {"HTTPS_PROXY": proxy, "HTTP_PROXY": proxy}
+    env = clean_env(proxy)
     client = redis.Redis(port=port, decode_responses=True)
     try:
         for _ in range(100):

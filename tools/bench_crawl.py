@@ -45,6 +45,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tools.child import clean_env  # noqa: E402
 from tools.realistic_site import BuiltSites, build_sites, serve  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -74,17 +75,6 @@ class Run:
     @property
     def cores(self) -> float:
         return self.cpu / self.wall if self.wall else 0.0
-
-
-def child_env(proxy: str | None = None, **extra: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if "proxy" not in k.lower() and not k.startswith("ARSHIF_")
-    }
-    if proxy:
-        env |= {"HTTPS_PROXY": proxy, "HTTP_PROXY": proxy}
-    return env | extra
 
 
 def measure(label: str, args: list[str], env: dict[str, str]) -> tuple[Run, str]:
@@ -149,7 +139,7 @@ def crawl(built: BuiltSites, proxy: str, data: Path, workers: int | None) -> Run
     for setting in settings:
         args += ["-s", setting]
     label = "crawl" + (f", ARSHIF_EXTRACT_WORKERS={workers}" if workers is not None else "")
-    run, out = measure(label, args, child_env(proxy, **extra))
+    run, out = measure(label, args, clean_env(proxy, **extra))
     for line in stats_file.read_text(encoding="utf-8").splitlines():
         for key, value in json.loads(line).items():
             if isinstance(value, int | float) and key.startswith(("arshif/", "downloader/")):
@@ -165,7 +155,7 @@ def reextract(built: BuiltSites, data: Path, workers: int, site: str | None) -> 
     args = [str(BIN / "arshif"), "reextract", "--data", str(data), "--sites", str(built.sites_file)]
     args += [flag, str(count)] + (["--site", site] if site else [])
     what = f"one site ({site})" if site else "all sites"
-    run, out = measure(f"reextract {what}, {flag} {count}", args, child_env())
+    run, out = measure(f"reextract {what}, {flag} {count}", args, clean_env())
     found = re.search(r"(\d+) article responses", out)
     run.pages = int(found.group(1)) if found else 0
     run.output = out

@@ -40,8 +40,9 @@ class Finished:
         return "Traceback" in self.output
 
 
-def env(proxy: str | None = None, **extra: str) -> dict[str, str]:
-    """The environment of a crawl child: no proxy or ARSHIF_ setting of the caller's."""
+def clean_env(proxy: str | None = None, **extra: str) -> dict[str, str]:
+    """The environment of an arshif child: no proxy or ARSHIF_ setting of the caller's,
+    the mirror's proxy when given, then extra."""
     clean = {
         k: v
         for k, v in os.environ.items()
@@ -49,7 +50,12 @@ def env(proxy: str | None = None, **extra: str) -> dict[str, str]:
     }
     if proxy:
         clean |= {"HTTPS_PROXY": proxy, "HTTP_PROXY": proxy}
-    return clean | {"ARSHIF_CONTACT": "reliability@example.org"} | extra
+    return clean | extra
+
+
+def env(proxy: str | None = None, **extra: str) -> dict[str, str]:
+    """The environment of a crawl child of the reliability harness."""
+    return clean_env(proxy, **({"ARSHIF_CONTACT": "reliability@example.org"} | extra))
 
 
 # The child runs under this small launcher, which forks it and reads its peak RSS when it
