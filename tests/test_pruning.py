@@ -16,7 +16,8 @@ import pytest
 from lxml import html
 
 from archive.extract.article import extract_article
-from archive.extract.cleanup import Cleaner, is_screen_reader_text, is_widget
+from archive.extract.cleanup import Cleaner
+from archive.extract.furniture import is_screen_reader_text, is_widget
 
 SENTENCES = [
     "أعلنت وزارة الطاقة اللبنانية اليوم عن خطة جديدة لتأمين الكهرباء في جميع المناطق.",

@@ -7,10 +7,11 @@ database. The steps, each in its own module:
 1. decode the bytes (``encoding``: windows-1256 and ISO-8859-6 included);
 2. read the metadata the page declares (``metadata``: JSON-LD, meta tags);
 3. choose the title and find its heading;
-4. remove furniture (``cleanup``): the site's rules, then common widgets;
+4. remove furniture (``cleanup``, reading what each element is with ``furniture``): the
+   site's rules, then common widgets;
 5. find the page's own date line near the title (``dates``), now that no
    widget is left to offer a date; drop it, the bylines and the title headings;
-6. drop pull-quotes that repeat the body and lines that are only a short link;
+6. drop pull-quotes that repeat the body;
 7. let trafilatura take the text of what is left.
 """
 
@@ -30,9 +31,10 @@ from lxml import etree, html
 
 from archive import __version__
 from archive.discover.sites import Site
-from archive.extract.cleanup import Cleaner, is_lead
+from archive.extract.cleanup import Cleaner
 from archive.extract.dates import FoundDate, parse_date, parse_iso, url_date
 from archive.extract.encoding import decode_counted
+from archive.extract.furniture import is_lead
 from archive.extract.metadata import PageMetadata, read_metadata, title_segments
 from archive.normalize import normalize
 from archive.urls import log_dropped
