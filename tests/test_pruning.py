@@ -341,3 +341,75 @@ def test_the_pull_quote_test_gives_the_same_answer_in_every_process():
         for seed in range(8)
     }
     assert len(texts) == 1, texts
+
+
+def test_the_lead_picture_is_not_taken_for_the_standfirst():
+    # "lead-asset" and "lead-art" name the picture at the top: its caption is not a
+    # standfirst to print above the text. The standfirst after it still is one.
+    caption = "صورة أرشيفية لمحطة توليد الكهرباء في الزهراني جنوب لبنان"
+    standfirst = "خطة من ثلاث مراحل تبدأ الشهر المقبل وتشمل كل المحافظات."
+    body = f"""<article><h1>{TITLE}</h1>
+      <div class="lead-asset"><figure><img src="/p.jpg" alt="">
+        <figcaption class="lead-caption">{caption}</figcaption></figure></div>
+      <p class="standfirst">{standfirst}</p>{paragraphs()}</article>"""
+    record = extract_article(page(body), "https://news.example/lead-art")
+    assert record.text.startswith(standfirst)
+    assert caption not in record.text.split("\n\n")[0]
+
+
+def test_markup_the_page_never_shows_goes():
+    hidden = [
+        "<div hidden><p>نسخة قديمة من الخبر لم تعد معروضة على الصفحة</p></div>",
+        '<div style="color: red; display:none"><p>نص مخفي بتنسيق مباشر على العنصر</p></div>',
+        '<p style="visibility: hidden">سطر مخفي لا يراه القارئ أبدا</p>',
+        '<span aria-hidden="true">عداد المشاهدات 1234</span>',
+    ]
+    body = f"<article><h1>{TITLE}</h1>{paragraphs()}{''.join(hidden)}</article>"
+    record = extract_article(page(body), "https://news.example/hidden")
+    assert_whole(record.text)
+    for phrase in ("نسخة قديمة", "نص مخفي", "سطر مخفي", "عداد المشاهدات"):
+        assert phrase not in record.text
+
+
+def test_the_article_stays_when_the_page_hides_it_until_scripts_run():
+    # A long aria-hidden layer (the page behind a consent dialog), and a body a script
+    # reveals: the article guard keeps both.
+    body = (
+        f'<div aria-hidden="true"><h1>{TITLE}</h1>{paragraphs()}</div>'
+        '<div class="cookie-modal"><p>نستخدم ملفات تعريف الارتباط لتحسين تجربتك</p></div>'
+    )
+    record = extract_article(page(body), "https://news.example/behind-dialog")
+    assert_whole(record.text)
+    assert "ملفات تعريف الارتباط" not in record.text
+    body = f'<h1>{TITLE}</h1><div class="article-body" style="display: none">{paragraphs()}</div>'
+    assert_whole(extract_article(page(body), "https://news.example/revealed").text)
+
+
+def test_a_read_also_line_goes_and_a_linked_sentence_stays():
+    other = "وزير المالية يعرض موازنة العام المقبل على الحكومة"
+    cited = "تقرير البنك الدولي عن قطاع الكهرباء في لبنان"
+    sentence = f'وكان <a href="https://worldbank.example/r">{cited}</a> قد حذر من الانهيار.'
+    lines = [
+        f'<p><strong>اقرأ أيضا: <a href="/news/2">{other}</a></strong></p>',
+        f'<p>MORE: <a href="https://news.example/news/3">{other} اليوم</a></p>',
+        f"<p>{sentence}</p>",
+    ]
+    body = f"<article><h1>{TITLE}</h1>{paragraphs()}{''.join(lines)}</article>"
+    record = extract_article(page(body), "https://news.example/also")
+    assert_whole(record.text)
+    assert other not in record.text
+    assert cited in record.text
+
+
+@pytest.mark.parametrize(
+    ("markup", "widget"),
+    [
+        ('<div class="scrap-modal">', True),
+        ('<div class="modal-dialog">', True),
+        ('<div class="show-comments">', True),
+        ('<div class="has-comments">', False),
+    ],
+)
+def test_dialogs_and_comment_toggles_are_widgets(markup, widget):
+    el = html.fragment_fromstring(markup + "x</div>")
+    assert is_widget(el) is widget

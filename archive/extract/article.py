@@ -34,7 +34,7 @@ from archive.discover.sites import Site
 from archive.extract.cleanup import Cleaner
 from archive.extract.dates import FoundDate, parse_date, parse_iso, url_date
 from archive.extract.encoding import decode_counted
-from archive.extract.furniture import is_lead
+from archive.extract.furniture import is_lead, is_media
 from archive.extract.metadata import PageMetadata, read_metadata, title_segments
 from archive.normalize import normalize
 from archive.urls import log_dropped
@@ -222,9 +222,18 @@ def find_lead(anchor: etree._Element | None) -> etree._Element | None:
     """The standfirst printed near the title, which extractors tend to drop with the header."""
     if anchor is None:
         return None
+    art: list[etree._Element] = []
     for el in _text_after(anchor)[:20]:
-        if isinstance(el.tag, str) and is_lead(el) and len(el.text_content().strip()) >= 20:
-            return el
+        if not isinstance(el.tag, str) or not is_lead(el) or len(el.text_content().strip()) < 20:
+            continue
+        if any(a in art for a in el.iterancestors()):
+            continue  # a caption inside the lead picture
+        if is_media(el) or el.get("itemprop") == "articleBody":
+            # "lead-art", "lead-asset": the picture at the top, whose text is its caption;
+            # or the body itself, which some themes class "entry-summary".
+            art.append(el)
+            continue
+        return el
     return None
 
 

@@ -5,9 +5,10 @@ Nothing here matches text: a "most read" block goes because of what it is
 article), never because it reads "الأكثر قراءة". A site's own cleanup rules
 (XPath or CSS, from the registry) run first; then the furniture common to
 news sites: navigation, comment and share widgets, related and most-read
-lists, tickers, video and photo strips, subscription calls, breadcrumbs,
-back-to-top buttons, pull-quotes that repeat the body, and the other
-stories a page runs after its own (an infinite scroll's next article).
+lists, "read also" lines, tickers, video and photo strips, subscription calls,
+dialogs, breadcrumbs, back-to-top buttons, markup the page never shows,
+pull-quotes that repeat the body, and the other stories a page runs after its
+own (an infinite scroll's next article).
 
 No rule takes the article. An element holding the title heading, or more than
 ``MAX_SHARE`` of the page's prose (alone or with its same-class siblings), is
@@ -29,7 +30,9 @@ from archive.discover.sites import compile_cleanup_rule
 from archive.extract.furniture import (
     DROP_TAGS,
     class_words,
+    is_hidden,
     is_meta_block,
+    is_read_also,
     is_screen_reader_text,
     is_widget,
     text_len,
@@ -168,6 +171,12 @@ class Cleaner:
                 _drop(el)
             elif is_screen_reader_text(el) and not self._guarded(el):
                 _drop(el)  # text for screen readers only ("زر الذهاب إلى الأعلى")
+            elif is_hidden(el) and not self._guarded(el):
+                self.removed.append(f"hidden:{el.tag}")
+                _drop(el)
+            elif is_read_also(el) and not self._guarded(el):
+                self.removed.append("read-also")
+                _drop(el)
         for comment in self.tree.xpath("//comment()"):
             _drop(comment)
 

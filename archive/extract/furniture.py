@@ -30,6 +30,7 @@ WIDGET_WORDS = {
     "subscribe", "subscription", "ticker", "breaking", "gallery", "videos", "video", "widget",
     "sidebar", "advert", "advertisement", "ads", "sponsored", "promo", "banner", "pagination",
     "pager", "gototop", "backtotop", "totop", "tags", "tagcloud", "cloud", "print", "rating",
+    "modal",
 }  # fmt: skip
 # The article's own furniture: bylines, date lines, category labels. Read first, then removed.
 META_WORDS = {"meta", "byline", "submitted", "author", "cat", "cats", "posted", "dateline"}
@@ -52,12 +53,20 @@ _LIVE_WORDS = {"live", "liveblog", "match", "minute"}
 _COMMENTARY = {"comment", "comments", "commentary", "updates"}
 # A class token's leading word that makes it a state of the page, not a widget:
 # "has-sidebar" and "no-comments" describe a layout that holds the article.
-_STATE_WORDS = {"has", "no", "with", "without", "is", "show", "hide", "enable", "disable"}
+# "show-comments" is not among them: an element so named is the comments' button or box.
+_STATE_WORDS = {"has", "no", "with", "without", "is", "enable", "disable"}
 _SPLIT = re.compile(r"[_\-]+")
 # Text for screen readers only ("sr-only", "screen-reader-text", "visually-hidden"): the
 # pair must stand in one class token, so Tailwind's "overflow-hidden max-w-screen" is no match.
 _SCREEN_READER_PAIRS = ({"screen", "reader"}, {"sr", "only"}, {"visually", "hidden"})
 _SCREEN_READER_MAX = 200  # characters: more than that is content, whatever the class says
+_INVISIBLE = re.compile(r"(?:^|;)\s*(?:display\s*:\s*none|visibility\s*:\s*hidden)", re.I)
+_MEDIA_TAGS = ("img", "picture", "figure", "figcaption", "video", "iframe", "svg")
+_LETTER = re.compile(r"[^\W\d_]")
+# A read-also line: a label of at most this many characters, then a link to a headline.
+_READ_ALSO_LABEL_MAX = 20
+_READ_ALSO_LINK_MIN = 25
+_LABEL_ENDS = ":：|»›-–—"
 # Page builders' class namespaces (Elementor, Divi, WPBakery, Beaver Builder, SiteOrigin,
 # Gutenberg) and the words they put on every block.
 _BUILDERS = {"elementor", "et", "vc", "wpb", "fl", "so", "siteorigin", "wp", "jeg", "td", "tdb"}
@@ -142,8 +151,53 @@ def is_screen_reader_text(el: etree._Element) -> bool:
     )
 
 
+def is_hidden(el: etree._Element) -> bool:
+    """Markup the page never shows: the ``hidden`` attribute, an inline ``display: none``
+    or ``visibility: hidden``, and short ``aria-hidden`` labels (icons, duplicated
+    counters). Browsers' reader views drop the same; a long ``aria-hidden`` block may be
+    a whole layer (an article behind an open dialog), so it stays."""
+    if el.get("hidden") is not None or _INVISIBLE.search(el.get("style") or ""):
+        return True
+    return el.get("aria-hidden") == "true" and text_len(el) <= _SCREEN_READER_MAX
+
+
 def is_lead(el: etree._Element) -> bool:
     return any(w in LEAD_WORDS for w in class_words(el))
+
+
+def is_media(el: etree._Element) -> bool:
+    """A picture, video or embed, or a block holding one: "lead-art", "lead-asset"."""
+    return el.tag in _MEDIA_TAGS or next(el.iter(*_MEDIA_TAGS), None) is not None
+
+
+def is_read_also(el: etree._Element) -> bool:
+    """A paragraph that only points to another story: a short label and one link.
+
+    "اقرأ أيضا: <a>headline</a>", "Lire aussi : <a>…</a>", "MORE: <a>…</a>". The label
+    ends in a colon or an arrow and nothing but punctuation follows the link; a
+    sentence that links most of its words ("It also co-ordinates <a>…</a>") has no
+    such label and stays.
+    """
+    if el.tag != "p":
+        return False
+    links = [a for a in el.iter("a") if a.get("href")]
+    if len(links) != 1:
+        return False
+    href = links[0].get("href", "").strip()
+    if not href or href.startswith(("#", "mailto:", "javascript:")):
+        return False
+    linked = " ".join(links[0].text_content().split())
+    said = " ".join(el.text_content().split())
+    at = said.find(linked)
+    if len(linked) < _READ_ALSO_LINK_MIN or at < 0:
+        return False
+    label, after = said[:at].strip(), said[at + len(linked) :]
+    return (
+        0 < len(label) <= _READ_ALSO_LABEL_MAX
+        and _LETTER.search(label) is not None
+        and label[-1] in _LABEL_ENDS
+        and _LETTER.search(after) is None
+    )
 
 
 def is_meta_block(el: etree._Element) -> bool:
