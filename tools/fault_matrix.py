@@ -222,7 +222,8 @@ def full_disk(work: Path, proxy: str, sites: Path, when: str | None = None) -> R
     if checked.code != 0:
         row.problems.append(f"verify: {checked.stdout.strip()[:150]}")
     row.code = done.code  # the crawl's, not the checks'
-    row.outcome = (said[0].strip()[:100] if said else "") + "; lock released; verify ok"
+    cause = said[0][said[0].index("cannot write") :] if said else ""
+    row.outcome = f"{cause[:110]}; lock released; verify ok without --repair"
     unmount_all()
     return row
 
