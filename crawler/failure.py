@@ -120,8 +120,11 @@ def reserve_released(data_dir: str | Path) -> bool:
 def _close(crawler: Crawler) -> None:
     # `crawler.engine` raises before the crawl starts; Scrapy's own code reads `_engine` then.
     engine = getattr(crawler, "_engine", None)
-    # A site that has not opened yet, or has closed already, has nothing to close.
+    # A site that has not opened yet, or has closed already, has nothing to close; one
+    # closing already (the run recorder meeting the full disk at its close) is left to it.
     if engine is None or engine.spider is None or getattr(engine, "_slot", None) is None:
+        return
+    if engine._slot.closing is not None:
         return
     _schedule_coro(engine.close_spider_async(reason=STORAGE_FAILED))
 

@@ -127,6 +127,8 @@ def test_a_disk_filling_during_a_write_ends_the_run_failed_with_nothing_to_repai
         ("failed", True)
     ], _runs(data)
     assert not ballast.ballast_path(data).exists()  # spent on recording the failure
+    (log,) = data.glob("logs/*.log")  # the room freed let the log say it all, in lines
+    assert "Traceback" not in log.read_text("utf-8", "replace")
     with CrawlLock(data):  # released: taken at once
         pass
     verify = run([str(BIN / "arshif"), "verify", "--data", str(data)], crawl_env(None))
