@@ -18,6 +18,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy.utils.asyncio import create_looping_call
 
 from archive.store.writer import Archive, RunFigures
+from crawler import failure
 from crawler.cluster import open_archive
 from crawler.failure import MESSAGE_STAT, STORAGE_ERRORS, stop_overdue
 
@@ -206,9 +207,19 @@ class RunRecorder:
         if self.archive is None or self.run_id is None:
             return
         archive, self.archive = self.archive, None  # recorded once, whichever comes first
-        figures = run_figures(self.crawler.stats.get_stats(), reason)
         try:
-            archive.finish_run(self.run_id, figures)
+            try:
+                archive.finish_run(self.run_id, run_figures(self.crawler.stats.get_stats(), reason))
+            except STORAGE_ERRORS as e:
+                # The end of the run is the first write the disk refused: the run failed
+                # on it, and freeing the disk reserve makes room to say so. SQLite has
+                # rolled the update back (ENOSPC) and the connection stays usable.
+                data_dir = self.crawler.settings.get("ARSHIF_DATA_DIR")
+                failure.storage_failed(self.crawler, failure.db_name(data_dir), e)
+                if isinstance(archive, Archive) and archive.db.conn.in_transaction:
+                    archive.db.conn.rollback()
+                figures = run_figures(self.crawler.stats.get_stats(), reason)
+                archive.finish_run(self.run_id, figures)
         except STORAGE_ERRORS as e:
             # The row stays 'running'; the runner reports the site failed, and the next
             # run closes the row as interrupted (this process is gone by then).

@@ -14,12 +14,15 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Self
 from weakref import WeakSet
 
+from scrapy import Spider, signals
 from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
 from scrapy.utils.defer import _schedule_coro
 
+from archive.store import ballast
 from archive.store.writer import DB_NAME
 
 logger = logging.getLogger(__name__)
@@ -42,6 +45,10 @@ STOP_TIMEOUT = "ARSHIF_STOP_TIMEOUT"
 _DEADLINE: list[Any] = []
 # The cause of a stop that was overdue and ended without the reactor's shutdown.
 OVERDUE: list[str] = []
+
+# Data directories whose disk reserve this process gave up: not made again by a site
+# opening later in the same run, which would take back the room the failure needs.
+_RELEASED: set[str] = set()
 
 # Every crawler of this process: the disk is shared, so when one site cannot
 # write, none can, and all stop rather than fail one write at a time.
@@ -71,6 +78,9 @@ def describe(error: BaseException) -> str:
 def storage_failed(crawler: Crawler, what: str, error: BaseException) -> None:
     """Record why `crawler` cannot write `what` and close every running site."""
     message = f"cannot write {what}: {describe(error)}"
+    # First of all: room for the writes that record the failure (the run rows, the
+    # end of the log), which a full disk would refuse as it refused this one.
+    release_reserve(crawler)
     if has_failed(crawler):
         return  # the first failure said it; the writes after it fail the same way
     name = crawler.spider.name if crawler.spider else "?"
@@ -84,11 +94,37 @@ def storage_failed(crawler: Crawler, what: str, error: BaseException) -> None:
         _close(other)
 
 
+def release_reserve(crawler: Crawler) -> int:
+    """Delete the data directory's disk reserve (archive/store/ballast.py); the bytes freed."""
+    data_dir = crawler.settings.get("ARSHIF_DATA_DIR")
+    if not data_dir:
+        return 0
+    _RELEASED.add(str(data_dir))
+    try:
+        freed = ballast.release(data_dir)
+    except OSError as e:  # a read-only remount, say: nothing to free, the cause is said
+        logger.error("cannot delete the disk reserve %s: %s", ballast.ballast_path(data_dir), e)
+        return 0
+    if freed:
+        logger.warning(
+            "deleted the disk reserve %s (%d bytes) to record the failure",
+            ballast.ballast_path(data_dir), freed,
+        )  # fmt: skip
+    return freed
+
+
+def reserve_released(data_dir: str | Path) -> bool:
+    return str(data_dir) in _RELEASED
+
+
 def _close(crawler: Crawler) -> None:
     # `crawler.engine` raises before the crawl starts; Scrapy's own code reads `_engine` then.
     engine = getattr(crawler, "_engine", None)
-    # A site that has not opened yet, or has closed already, has nothing to close.
+    # A site that has not opened yet, or has closed already, has nothing to close; one
+    # closing already (the run recorder meeting the full disk at its close) is left to it.
     if engine is None or engine.spider is None or getattr(engine, "_slot", None) is None:
+        return
+    if engine._slot.closing is not None:
         return
     _schedule_coro(engine.close_spider_async(reason=STORAGE_FAILED))
 
@@ -151,6 +187,61 @@ def _overdue(timeout: float, reason: str, cause: str) -> None:
     # Not reactor.stop(): its shutdown first stops every crawler gracefully, which
     # waits for the very close that hangs. crash() returns from reactor.run() at once.
     reactor.crash()
+
+
+class DiskReserve:
+    """Keeps ARSHIF_DISK_RESERVE bytes (archive/store/ballast.py) in the data directory
+    while sites are crawled; failure.storage_failed deletes them when the disk refuses a
+    write, so the run rows can still be written ``failed`` with the cause.
+
+    A disk that cannot give the reserve does not stop the crawl: a run that fetches
+    little (revisits, a quiet site) may well fit in what is left, and a news archive
+    that skips a run loses the pages that changed meanwhile. It is said on one line,
+    and without the reserve a full disk may leave the run's row to the next run
+    (which closes it ``interrupted``). Off for cluster workers (ARSHIF_REDIS_URL),
+    which never write archive.db; 0 turns it off.
+    """
+
+    warned: ClassVar[set[str]] = set()  # once a process per data directory, not once per site
+
+    def __init__(self, crawler: Crawler, size: int) -> None:
+        self.crawler = crawler
+        self.size = size
+        self.data_dir = crawler.settings.get("ARSHIF_DATA_DIR")
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        settings = crawler.settings
+        if not settings.get("ARSHIF_DATA_DIR") or settings.get("ARSHIF_REDIS_URL"):
+            raise NotConfigured("no archive.db written here")
+        try:
+            size = settings.getint("ARSHIF_DISK_RESERVE", ballast.DEFAULT_SIZE)
+        except ValueError:
+            value = settings.get("ARSHIF_DISK_RESERVE")
+            logger.warning("ARSHIF_DISK_RESERVE=%r is not a number of bytes; no reserve", value)
+            raise NotConfigured("ARSHIF_DISK_RESERVE is not a number") from None
+        if size <= 0:
+            raise NotConfigured("ARSHIF_DISK_RESERVE is 0")
+        reserve = cls(crawler, size)
+        crawler.signals.connect(reserve.spider_opened, signal=signals.spider_opened)
+        return reserve
+
+    def spider_opened(self, spider: Spider) -> None:
+        if reserve_released(self.data_dir) or has_failed(self.crawler):
+            return  # a site of this run freed it for its failure: that room is not ours
+        try:
+            ballast.reserve(self.data_dir, self.size)
+        except OSError as e:
+            if self.data_dir in DiskReserve.warned:
+                return
+            DiskReserve.warned.add(self.data_dir)
+            line = (
+                f"cannot keep a disk reserve of {self.size} bytes in"
+                f" {ballast.ballast_path(self.data_dir)}: {describe(e)};"
+                " crawling without it (ARSHIF_DISK_RESERVE)"
+            )
+            logger.warning(line)
+            print(f"arshif: warning: {line}", file=sys.stderr, flush=True)
 
 
 @contextmanager

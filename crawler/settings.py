@@ -52,6 +52,9 @@ ARSHIF_EXTRACT_SHUTDOWN_GRACE = 10.0
 # Seconds a run that has decided to stop (a full disk, SIGTERM) may take to end; past
 # them the process records each run as it stands and ends anyway (0: wait for ever).
 ARSHIF_STOP_TIMEOUT = 30.0
+# Bytes kept in DATA/EMERGENCY_BALLAST while crawling and deleted when the disk refuses
+# a write, so a full disk still lets the run end `failed` with its cause (0: none).
+ARSHIF_DISK_RESERVE = 1 << 20
 # Test-only: seconds a worker sleeps before extracting a page whose URL matches
 # ARSHIF_EXTRACT_TEST_DELAY_URLS (a regex; empty: every page). Never set it for a crawl.
 ARSHIF_EXTRACT_TEST_DELAY = 0.0
@@ -125,6 +128,7 @@ SPIDER_MIDDLEWARES = {
 }
 EXTENSIONS = {
     "crawler.extensions.RunRecorder": 100,
+    "crawler.failure.DiskReserve": 150,
     "crawler.extensions.Progress": 200,
     "crawler.extensions.ContactWarning": 300,
     "crawler.timing.StageTimes": 400,

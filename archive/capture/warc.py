@@ -14,10 +14,12 @@ as warcio's own tests do.
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import hashlib
 import io
 import json
+import os
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -170,7 +172,7 @@ class WarcFileWriter:
         self._writer = WARCWriter(self._file, gzip=True, warc_version=WARC_VERSION)
         info = self._writer.create_warcinfo_record(name, self.warcinfo)
         self._stamp(info, self.clock())
-        self._writer.write_record(info)
+        self._write(info)
 
     def _ensure_file(self) -> WARCWriter:
         if self._writer is None or self._file is None or self._file.tell() >= self.max_size:
@@ -200,8 +202,12 @@ class WarcFileWriter:
     def _write(self, record: object) -> WarcPointer:
         assert self._writer is not None and self._file is not None and self.filename
         offset = self._file.tell()
-        self._writer.write_record(record)
-        self._file.flush()
+        try:
+            self._writer.write_record(record)
+            self._file.flush()
+        except OSError:
+            self._cut_back(offset)
+            raise
         headers = record.rec_headers  # type: ignore[attr-defined]
         return WarcPointer(
             filename=self.filename,
@@ -211,6 +217,26 @@ class WarcFileWriter:
             payload_digest=headers.get_header("WARC-Payload-Digest"),
             date=headers.get_header("WARC-Date"),
         )
+
+    def _cut_back(self, offset: int) -> None:
+        """After a write the disk refused part of (ENOSPC once some bytes were in): the
+        file is cut back to its last whole record and closed; the next record opens a
+        new file. The bytes cut are part of one gzip member, of a record nothing points
+        at; left there, they made every later `verify` fail until `verify --repair`.
+        A file left with no record at all is removed."""
+        assert self._file is not None and self.filename is not None
+        file, self._file, self._writer = self._file, None, None
+        path = self.directory / self.filename
+        with contextlib.suppress(OSError):
+            file.close()  # it flushes what it still holds, if it can: cut below
+        try:
+            if offset == 0:
+                path.unlink()
+                self.files.remove(self.filename)
+            else:
+                os.truncate(path, offset)
+        except OSError:
+            pass  # the caller raises the write's own error; verify --repair mends the rest
 
     @_timed("exchange")
     def write_exchange(
