@@ -116,9 +116,19 @@ def test_extract_refuses_a_url_that_is_not_http_in_one_line(runner, tmp_path, ur
     assert "is not an http(s) URL" in result.output and "Traceback" not in result.output
 
 
-def test_extract_on_an_empty_file_prints_an_empty_record(runner, tmp_path):
+@pytest.mark.parametrize("body", [b"", b" \n\t\n"])
+def test_extract_refuses_an_empty_file_in_one_line(runner, tmp_path, body):
     page = tmp_path / "empty.html"
-    page.write_bytes(b"")
+    page.write_bytes(body)
+    result = runner.invoke(cli, ["extract", str(page), "--url", "https://x.example/a"])
+    assert result.exit_code == 2, result.output
+    assert f"{page}: empty, no page to extract" in result.output
+    assert "Traceback" not in result.output and "{" not in result.output
+
+
+def test_extract_on_a_page_without_an_article_prints_an_empty_record(runner, tmp_path):
+    page = tmp_path / "blank.html"
+    page.write_bytes(b"<html><body></body></html>")
     result = runner.invoke(cli, ["extract", str(page), "--url", "https://x.example/a"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["text"] is None

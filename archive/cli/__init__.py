@@ -268,6 +268,9 @@ def extract(
         )
     if _binary(body):
         raise BadUsage(f"{name}: binary data, not HTML or text")
+    if not body.strip():
+        # An empty record printed with exit 0 would read as "a page with no article".
+        raise BadUsage(f"{name}: empty, no page to extract")
     record = extract_article(body, canonicalize(url), site, content_type=content_type)
     click.echo(json.dumps(record.as_dict(), ensure_ascii=False, indent=2))
 
