@@ -41,8 +41,8 @@ TIMEOUT, WORKER_DIED, INTERRUPTED = "extract-timeout", "extract-failed", "extrac
 _POOL = SharedPool()
 
 # Pages a site may have waiting for or in the workers before its downloads pause.
-# Scrapy's own bound is 5 MB of response bodies, which is thousands of small pages,
-# each with its request, response and item: memory that grows with the backlog.
+# Scrapy's own bound (SCRAPER_SLOT_MAX_ACTIVE_SIZE, 1 MB of bodies here) counts a
+# small page as 1 KB: a thousand of them, each with its request, response and item.
 PAGES_PER_WORKER = 4
 
 
