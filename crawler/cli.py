@@ -197,7 +197,8 @@ def crawl(
     """Crawl the registered sites (all, or the KEYs given) into the archive.
 
     Exits 1 when a site could not be crawled at all (unreachable, failed) or no
-    URL matched its article rules (no-articles), and 75
+    URL matched its article rules (no-articles) or a SIGTERM or Ctrl-C stopped
+    it (its runs closed `interrupted`, within ARSHIF_STOP_TIMEOUT), and 75
     at once when another crawl is running on the same data directory (for cron).
 
     \b
