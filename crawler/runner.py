@@ -201,8 +201,13 @@ def run_crawls(
 
             # A signal that came before the reactor ran is acted on as it starts.
             reactor.callWhenRunning(self._stop_if_signalled)
-            # Not Scrapy's handlers nor Twisted's: arshif's, installed before the lock.
-            super().start(stop_after_crawl, install_signal_handlers=False)
+            # Not Scrapy's handlers nor Twisted's when arshif's are in place (from before
+            # the lock); without them, Scrapy's, which lead to the same stop.
+            ours = signal.getsignal(signal.SIGTERM) is _on_signal
+            super().start(stop_after_crawl, install_signal_handlers=not ours)
+
+        def _signal_shutdown(self, signum: int, frame: Any) -> None:
+            _on_signal(signum, frame)
 
         def _stop_if_signalled(self) -> None:
             if _SIGNAL["number"] is not None:
