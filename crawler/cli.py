@@ -16,7 +16,13 @@ from archive.discover.sites import SiteConfigError, record_sites_files
 from archive.store.db import ArchiveSchemaError, check_file
 from archive.store.writer import DB_NAME, DataDirError, check_data_dir
 from crawler.failure import STORAGE_ERRORS, db_name, describe, log_file_failures
-from crawler.runner import SiteResult, run_crawls, select_sites
+from crawler.runner import (
+    SiteResult,
+    run_crawls,
+    select_sites,
+    stop_signals_caught,
+    stopped_by_signal,
+)
 
 # The demo crawls arshif's own mirror on loopback: no delay is owed to it.
 MIRROR_SETTINGS = {"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_START_DELAY": 0.0}
@@ -128,6 +134,12 @@ def _report(results: list[SiteResult], *, cluster: bool = False) -> None:
     failed = [r.key for r in results if r.failed]
     if failed:
         click.echo(f"{len(failed)} of {len(results)} site(s) failed: {', '.join(failed)}", err=True)
+    if name := stopped_by_signal():
+        # Even when every site had ended: a scheduler must know the run was cut short.
+        interrupted = sum(r.status == "interrupted" for r in results)
+        click.echo(f"arshif: stopped by {name}: {interrupted} site(s) interrupted,"
+                   " the crawl lock released", err=True)  # fmt: skip
+    if failed or name:
         sys.exit(1)
 
 
@@ -185,7 +197,8 @@ def crawl(
     """Crawl the registered sites (all, or the KEYs given) into the archive.
 
     Exits 1 when a site could not be crawled at all (unreachable, failed) or no
-    URL matched its article rules (no-articles), and 75
+    URL matched its article rules (no-articles) or a SIGTERM or Ctrl-C stopped
+    it (its runs closed `interrupted`, within ARSHIF_STOP_TIMEOUT), and 75
     at once when another crawl is running on the same data directory (for cron).
 
     \b
@@ -204,12 +217,15 @@ def crawl(
     files = sites_files_with_env(sites_files, data_dir)
     overrides = _parse_settings(settings)
     cluster = (redis_url, lease, every) if redis_url else None
-    _report(
-        _crawl(
-            keys, data_dir, files, overrides, verbose, warn_contact=not contact, cluster=cluster
-        ),
-        cluster=cluster is not None,
-    )
+    # From before the lock to the summary, a SIGTERM is a clean stop (a cluster worker
+    # keeps Scrapy's handlers, and its leases).
+    with stop_signals_caught(cluster is None):
+        _report(
+            _crawl(
+                keys, data_dir, files, overrides, verbose, warn_contact=not contact, cluster=cluster
+            ),
+            cluster=cluster is not None,
+        )
 
 
 @click.command()
@@ -235,8 +251,9 @@ def demo(data_dir: Path, verbose: bool) -> None:
         os.environ[name] = proxy
     os.environ.pop("NO_PROXY", None)
     os.environ.pop("no_proxy", None)
-    try:
-        results = _crawl((), data_dir, [EXTRA_SITES], dict(MIRROR_SETTINGS), verbose)
-    finally:
-        server.stop()
-    _report(results)
+    with stop_signals_caught():
+        try:
+            results = _crawl((), data_dir, [EXTRA_SITES], dict(MIRROR_SETTINGS), verbose)
+        finally:
+            server.stop()
+        _report(results)

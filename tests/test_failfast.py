@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from archive.store.writer import Archive
 from tests.conftest import BIN, ROOT, crawl_env
 
@@ -53,6 +55,31 @@ def _small_files(limit: int):
 def _runs(data: Path) -> list[tuple[str, str, str | None]]:
     with sqlite3.connect(data / "archive.db") as db:
         return db.execute("SELECT site, status, message FROM crawl_runs ORDER BY id").fetchall()
+
+
+def _wait_for_runs(data: Path, crawl: subprocess.Popen, count: int) -> None:
+    """Until `count` run rows exist (a bounded wait): archive.db may not exist yet, or not
+    its tables, while the crawl starts."""
+    deadline = time.monotonic() + 60
+    while True:
+        assert crawl.poll() is None, "the crawl ended before the signal"
+        assert time.monotonic() < deadline, f"{count} run(s) did not begin within a minute"
+        try:
+            if (data / "archive.db").exists() and len(_runs(data)) >= count:
+                return
+        except sqlite3.OperationalError:  # no such table yet, or a write under way
+            pass
+        time.sleep(0.1)
+
+
+def _end_with_one_sigterm(crawl: subprocess.Popen) -> tuple[str, str]:
+    crawl.send_signal(signal.SIGTERM)
+    try:
+        stdout, stderr = crawl.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        crawl.kill()
+        raise AssertionError("one SIGTERM did not end the crawl within 30 s") from None
+    return stdout, stderr
 
 
 def _crawl(args: list[str], env: dict[str, str], **kwargs) -> subprocess.CompletedProcess[str]:
@@ -138,19 +165,10 @@ def test_one_sigterm_ends_the_crawl_cleanly_with_every_run_closed(mirror_proxy, 
     )
     # Signalled once every site's run has begun (3 s sufficed, until a loaded machine
     # took longer than that to start Scrapy and the signal came before any run).
-    deadline = time.monotonic() + 60
-    while not (data / "archive.db").exists() or len(_runs(data)) < 3:
-        assert crawl.poll() is None, "the crawl ended before the signal"
-        assert time.monotonic() < deadline, "the sites' runs did not begin within a minute"
-        time.sleep(0.2)
+    _wait_for_runs(data, crawl, 3)
     time.sleep(1)
     assert crawl.poll() is None, "the crawl ended before the signal"
-    crawl.send_signal(signal.SIGTERM)
-    try:
-        stdout, stderr = crawl.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        crawl.kill()
-        raise AssertionError("one SIGTERM did not end the crawl within 30 s") from None
+    stdout, stderr = _end_with_one_sigterm(crawl)
     output = stdout + stderr
     assert crawl.returncode not in (0, None), output
     assert "Traceback" not in output, output[-3000:]
@@ -158,6 +176,43 @@ def test_one_sigterm_ends_the_crawl_cleanly_with_every_run_closed(mirror_proxy, 
     assert len(runs) == 3 and {status for _, status, _ in runs} == {"interrupted"}, runs
     assert "3 of 3 site(s) failed" in stderr, stderr
     _assert_verifies(data, env)
+    _assert_lock_released(data, env)
+
+
+@pytest.mark.parametrize("moment", ["lock", "first-run"])
+def test_a_sigterm_as_the_crawl_starts_ends_it_cleanly(mirror_proxy, tmp_path, moment):
+    # Signalled as soon as the lock is taken (before Scrapy and its reactor run), or as
+    # the first site's run row is written (the others opening): the default handler
+    # killed the process then, or the stop was lost and a site crawled on, 'running'.
+    data = tmp_path / "data"
+    env = crawl_env(mirror_proxy, ARSHIF_CONTACT="test@example.org")
+    crawl = subprocess.Popen(
+        [str(BIN / "arshif"), "crawl", "--data", str(data), *FAST],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    if moment == "lock":
+        deadline = time.monotonic() + 60
+        while not (data / "crawl.lock").exists():
+            assert crawl.poll() is None, "the crawl ended before the signal"
+            assert time.monotonic() < deadline, "the crawl did not take its lock within a minute"
+            time.sleep(0.01)
+    else:
+        _wait_for_runs(data, crawl, 1)
+    started = time.monotonic()
+    stdout, stderr = _end_with_one_sigterm(crawl)
+    output = stdout + stderr
+    assert crawl.returncode == 1, f"exit {crawl.returncode}: {output[-3000:]}"
+    assert time.monotonic() - started < 30, "the stop took longer than ARSHIF_STOP_TIMEOUT"
+    assert "Traceback" not in output, output[-3000:]
+    statuses = [status for _, status, _ in _runs(data)] if (data / "archive.db").exists() else []
+    assert set(statuses) <= {"interrupted"}, statuses
+    if moment == "first-run":
+        assert statuses, "the run that had begun was not recorded"
+    assert "arshif: stopped by SIGTERM" in stderr, stderr[-3000:]
     _assert_lock_released(data, env)
 
 
@@ -179,7 +234,8 @@ def test_a_sigterm_during_a_long_retry_wait_still_ends_the_crawl_at_once(mirror_
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(4)
+    _wait_for_runs(data, crawl, 1)
+    time.sleep(2)  # into the retry wait
     assert crawl.poll() is None, "the crawl ended before the signal"
     crawl.send_signal(signal.SIGTERM)
     started = time.monotonic()
