@@ -130,11 +130,11 @@ def run_figures(stats: dict, reason: str) -> RunFigures:
             unread.append(f"{abandoned} page(s) not extracted, left for reextract")
         if unread:
             message = f"{'; '.join(unread)} (see captures)"
-    elif stats.get("log_count/ERROR", 0):
+    elif stats.get(ERRORS_LOGGED, 0):
         # Something failed that no counter above knows of (Scrapy logged it): the
         # run may have lost pages, so it must not say ok.
         status = "partial"
-        message = f"{stats['log_count/ERROR']} error(s) logged, see the crawl log"
+        message = f"{stats[ERRORS_LOGGED]} error(s) logged, see the crawl log"
     else:
         status = "ok"
     return RunFigures(
@@ -156,6 +156,33 @@ def run_figures(stats: dict, reason: str) -> RunFigures:
     )
 
 
+# This site's ERROR log records. Not Scrapy's log_count/ERROR: its handler counts every
+# record of the process, so one site's failed retry made each site crawled beside it
+# say "partial".
+ERRORS_LOGGED = "arshif/errors_logged"
+
+
+class SiteErrorCounter(logging.Handler):
+    """Counts the ERROR records of one crawler's site into its stats.
+
+    Scrapy tags a site's records with its spider (``extra={"spider": …}``, every
+    ``spider.logger`` call); a record tagged with another site's spider is that
+    site's. An untagged one could be anyone's, so it counts for every site: a run
+    must not say ok over an error it may have had.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(logging.ERROR)
+        self.crawler = crawler
+
+    def emit(self, record: logging.LogRecord) -> None:
+        spider = getattr(record, "spider", None)
+        if spider is None and (crawler := getattr(record, "crawler", None)) is not None:
+            spider = crawler.spider
+        if spider is None or spider is self.crawler.spider:
+            self.crawler.stats.inc_value(ERRORS_LOGGED)
+
+
 class RunRecorder:
     """Opens a crawl_runs row when a spider opens and fills in its figures when it closes.
 
@@ -169,6 +196,7 @@ class RunRecorder:
         self.crawler = crawler
         self.archive: Archive | None = None
         self.run_id: int | None = None
+        self.errors = SiteErrorCounter(crawler)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -190,6 +218,7 @@ class RunRecorder:
         self.crawler.stats.inc_value("arshif/spider_errors")
 
     def spider_opened(self, spider: Spider) -> None:
+        logging.root.addHandler(self.errors)
         self.archive = open_archive(self.crawler)
         self.run_id = self.archive.start_run(spider.site)
         self.crawler.stats.set_value("arshif/run_id", self.run_id)
@@ -204,6 +233,7 @@ class RunRecorder:
         self.spider_closed(self.crawler.spider, reason)
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
+        logging.root.removeHandler(self.errors)
         if self.archive is None or self.run_id is None:
             return
         archive, self.archive = self.archive, None  # recorded once, whichever comes first

@@ -4,6 +4,7 @@ row is closed as interrupted, and a run that hit errors does not say ok."""
 from __future__ import annotations
 
 import ast
+import logging
 import os
 import signal
 import socket
@@ -21,7 +22,7 @@ from scrapy.utils.test import get_crawler
 from archive.store import db as schema
 from archive.store.verify import check_database
 from archive.store.writer import Archive
-from crawler.extensions import RunRecorder, run_figures
+from crawler.extensions import RunRecorder, SiteErrorCounter, run_figures
 from tests.test_store import SITE, _capture
 
 TABLES = ("articles", "article_versions", "article_aliases", "articles_fts", "fingerprint_bands")
@@ -259,8 +260,10 @@ def test_a_run_whose_saves_failed_is_not_ok(tmp_path):
     assert run_figures(found, "finished").status == "ok"
     assert run_figures(found | {"arshif/item_errors": 1}, "finished").status == "partial"
     assert run_figures(found | {"arshif/spider_errors": 1}, "finished").errors == 1
-    logged = run_figures(found | {"log_count/ERROR": 2}, "finished")
+    logged = run_figures(found | {"arshif/errors_logged": 2}, "finished")
     assert logged.status == "partial" and "2 error(s) logged" in logged.message
+    # Scrapy's log_count/ERROR counts every site of the process: not this run's.
+    assert run_figures(found | {"log_count/ERROR": 2}, "finished").status == "ok"
     # The recorder counts a pipeline's failure (Scrapy's item_error signal).
     crawler = get_crawler(settings_dict={"ARSHIF_DATA_DIR": str(tmp_path)})
     recorder = RunRecorder.from_crawler(crawler)  # signals hold only a weak reference
@@ -299,3 +302,23 @@ def test_a_reader_in_another_process_sees_what_the_crawl_committed(tmp_path):
     first.close()
     second.close()
     assert _read_in_another_process(tmp_path / "archive.db") == [("interrupted", 1)]
+
+
+def test_a_sites_error_count_leaves_out_the_other_sites_records():
+    # Sites crawled in one process share the root logger: a failed retry of one must
+    # not make the others say partial. A record no site claims counts for each.
+    ours, theirs = get_crawler(), get_crawler()
+    ours.spider, theirs.spider = object(), object()
+    counter = SiteErrorCounter(ours)
+    log = logging.getLogger("scrapy.downloadermiddlewares.retry")
+    log.addHandler(counter)
+    try:
+        log.error("Gave up retrying", extra={"spider": theirs.spider})
+        log.error("Gave up retrying", extra={"crawler": theirs})
+        assert ours.stats.get_value("arshif/errors_logged") is None
+        log.error("Gave up retrying", extra={"spider": ours.spider})
+        log.warning("a warning is no error", extra={"spider": ours.spider})
+        log.error("nobody's")
+        assert ours.stats.get_value("arshif/errors_logged") == 2
+    finally:
+        log.removeHandler(counter)
