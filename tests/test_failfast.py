@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -280,10 +281,9 @@ def test_a_log_file_on_a_full_disk_is_one_line_not_a_traceback_per_record(tmp_pa
     ]
 
 
-def test_a_full_disk_under_the_request_queue_stops_the_run_in_one_line(tmp_path):
-    import errno
-
-    from scrapy import Request, Spider
+def _scheduler_with_a_jobdir(tmp_path: Path) -> tuple[Any, Any]:
+    """A crawler and its open StorageAwareScheduler keeping its queues in tmp_path/job."""
+    from scrapy import Spider
     from scrapy.utils.test import get_crawler
 
     from crawler import failure
@@ -299,7 +299,18 @@ def test_a_full_disk_under_the_request_queue_stops_the_run_in_one_line(tmp_path)
     )
     failure.register(crawler)
     scheduler = StorageAwareScheduler.from_crawler(crawler)
-    scheduler.open(Spider("site"))
+    scheduler.open(Spider.from_crawler(crawler, "site"))
+    return crawler, scheduler
+
+
+def test_a_full_disk_under_the_request_queue_stops_the_run_in_one_line(tmp_path):
+    import errno
+
+    from scrapy import Request
+
+    from crawler import failure
+
+    crawler, scheduler = _scheduler_with_a_jobdir(tmp_path)
 
     def full(request: Request) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -320,22 +331,11 @@ def test_a_seen_requests_file_on_a_full_disk_keeps_the_request_and_stops_the_run
     # workers, a big sitemap's output was never consumed and the close hung for ever.
     import errno
 
-    from scrapy import Request, Spider
-    from scrapy.utils.test import get_crawler
+    from scrapy import Request
 
     from crawler import failure
-    from crawler.scheduler import StorageAwareScheduler
 
-    crawler = get_crawler(
-        settings_dict={
-            "JOBDIR": str(tmp_path / "job"),
-            "SCHEDULER": StorageAwareScheduler,
-            "SCHEDULER_PRIORITY_QUEUE": "scrapy.pqueues.ScrapyPriorityQueue",
-        }
-    )
-    failure.register(crawler)
-    scheduler = StorageAwareScheduler.from_crawler(crawler)
-    scheduler.open(Spider.from_crawler(crawler, "site"))
+    crawler, scheduler = _scheduler_with_a_jobdir(tmp_path)
 
     class FullFile:
         name = str(tmp_path / "job" / "requests.seen")

@@ -4,7 +4,6 @@ ends a stop that hangs for any other reason."""
 
 from __future__ import annotations
 
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -12,7 +11,7 @@ import time
 from pathlib import Path
 
 from tests.conftest import ROOT, crawl_env
-from tests.test_failfast import FAST, _assert_lock_released, _crawl, _runs
+from tests.test_failfast import FAST, _assert_lock_released, _crawl, _end_with_one_sigterm, _runs
 
 # A WARC write failing as on a full disk, and every article's extraction awaiting a
 # future that never completes: the close waits for the pages in progress for ever,
@@ -172,12 +171,7 @@ def test_a_sigterm_whose_stop_hangs_ends_the_crawl_within_the_bound(mirror_proxy
         assert time.monotonic() < deadline, "the run did not begin within a minute"
         time.sleep(0.2)
     time.sleep(2)  # articles reach the extraction that never ends
-    crawl.send_signal(signal.SIGTERM)
-    try:
-        stdout, stderr = crawl.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        crawl.kill()
-        raise AssertionError("the stop did not end within 30 s of a SIGTERM") from None
+    stdout, stderr = _end_with_one_sigterm(crawl)
     output = stdout + stderr
     assert crawl.returncode == 1, output
     assert "Traceback" not in output, output[-3000:]
